@@ -1,0 +1,44 @@
+# The one way to set up, test, benchmark and run dutystation. `make help` lists the targets.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+DEMO_DIR ?= demo
+EMPLOYEES ?= 20000
+
+.DEFAULT_GOAL := help
+.PHONY: help install demo test lint typecheck unit bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP) ## create .venv and install dutystation with its dev tools
+
+demo: $(STAMP) ## generate a synthetic department into ./demo and load it through the importers
+	DUTYSTATION_DATA_DIR=$(DEMO_DIR) $(BIN)/dutystation demo --employees $(EMPLOYEES) --fresh
+
+lint: $(STAMP) ## ruff
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+typecheck: $(STAMP) ## mypy (strict) over src/
+	$(BIN)/mypy
+
+unit: $(STAMP) ## the fast tests only
+	$(BIN)/pytest -q tests/unit
+
+test: lint typecheck ## lint, typecheck and the whole test suite
+	$(BIN)/pytest -q -n 2 --dist loadgroup
+
+bench: $(STAMP) ## the benchmarks in bench/ (prints figures; see bench/README.md)
+	$(BIN)/python bench/import_badges.py
+	$(BIN)/python bench/import_roster.py
+
+clean: ## remove the venv, caches and demo data
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache $(DEMO_DIR)

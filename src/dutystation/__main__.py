@@ -1,0 +1,3 @@
+from dutystation.cli import main
+
+main()

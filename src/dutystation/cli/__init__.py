@@ -1,0 +1,75 @@
+"""The ``dutystation`` command line. Thin: parse, call a service, print.
+
+Every DutystationError becomes one sentence on stderr and its exit code; any other
+exception is a bug and is reported as such, without a traceback unless
+DUTYSTATION_DEBUG=1."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import typer
+from rich.console import Console
+
+from dutystation import __version__
+from dutystation.errors import DutystationError
+
+app = typer.Typer(
+    name="dutystation",
+    help=(
+        "Evidence of who works at their duty station as a directive requires: "
+        "import rosters, offices, T&A hours and badge events, then evaluate and report."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+err_console = Console(stderr=True)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"dutystation {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """Configuration comes from DUTYSTATION_* environment variables and ./dutystation.toml."""
+
+
+def _register() -> None:
+    # Imported here so each command group lives in its own module.
+    from dutystation.cli import imports  # noqa: F401
+
+
+def main() -> None:
+    _register()
+    try:
+        app(standalone_mode=False)
+    except DutystationError as exc:
+        err_console.print(f"[red]error:[/red] {exc}", highlight=False, markup=True)
+        sys.exit(exc.exit_code)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        err_console.print("aborted")
+        sys.exit(130)
+    except Exception as exc:  # a bug: say so plainly
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        if os.environ.get("DUTYSTATION_DEBUG") == "1":
+            raise
+        err_console.print(
+            f"internal error ({type(exc).__name__}); rerun with DUTYSTATION_DEBUG=1 "
+            "and report it", highlight=False
+        )
+        sys.exit(70)

@@ -1,0 +1,81 @@
+"""The one error tree. Each edge translates it once: the CLI prints ``str(error)`` and exits
+with ``error.exit_code``; the API (later) answers problem+json.
+
+    DutystationError
+    ├── ConfigError            settings or a profile/policy file is wrong
+    ├── InputFileError         a whole input file is refused (file, line, column, reason)
+    ├── ImportRejected         rows were rejected and the batch was not stored
+    ├── ImportHeld             a roster snapshot needs explicit confirmation
+    ├── NotFound               a named thing (org unit, office, employee) does not exist
+    └── StoreError             the database or event store cannot be used
+
+Messages never carry row contents: only file, line, column and a reason code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class DutystationError(Exception):
+    exit_code = 1
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ConfigError(DutystationError):
+    exit_code = 2
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where in an input file a problem is: 1-based line (record) and column name."""
+
+    file: Path
+    line: int | None = None
+    column: str | None = None
+
+    def __str__(self) -> str:
+        parts = [str(self.file)]
+        if self.line is not None:
+            parts.append(f"line {self.line}")
+        if self.column is not None:
+            parts.append(f"column {self.column!r}")
+        return ", ".join(parts)
+
+
+class InputFileError(DutystationError):
+    """The whole file is refused; nothing from it was stored."""
+
+    exit_code = 2
+
+    def __init__(self, where: Location, reason: str) -> None:
+        super().__init__(f"{where}: {reason}")
+        self.where = where
+        self.reason = reason
+
+
+class ImportRejected(DutystationError):
+    """Some rows were rejected; without --accept-partial nothing was stored."""
+
+    def __init__(self, message: str, quarantine_file: Path | None = None) -> None:
+        super().__init__(message)
+        self.quarantine_file = quarantine_file
+
+
+class ImportHeld(DutystationError):
+    exit_code = 3
+
+
+class NotFound(DutystationError):
+    pass
+
+
+class StoreError(DutystationError):
+    pass

@@ -1,0 +1,1 @@
+"""Use cases, one module per area. Services own transactions and (later) authorisation."""
