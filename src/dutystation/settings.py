@@ -46,11 +46,13 @@ class Settings(BaseSettings):
         description="Memory DuckDB may use before it spills to data_dir/tmp.",
     )
     import_batch_rows: int = Field(
-        default=1_000_000, gt=0,
+        default=1_000_000,
+        gt=0,
         description="Rows read from a source file per processing batch (memory stays flat).",
     )
     future_tolerance_minutes: int = Field(
-        default=5, ge=0,
+        default=5,
+        ge=0,
         description="A badge event later than now plus this many minutes is rejected.",
     )
     earliest_event_date: str = Field(

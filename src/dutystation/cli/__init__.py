@@ -11,6 +11,7 @@ import sys
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from dutystation import __version__
 from dutystation.errors import DutystationError
@@ -45,7 +46,14 @@ def _root(
 
 def _register() -> None:
     # Imported here so each command group lives in its own module.
-    from dutystation.cli import imports  # noqa: F401
+    import importlib
+
+    for name in ("imports", "db", "demo"):
+        try:
+            importlib.import_module(f"dutystation.cli.{name}")
+        except ModuleNotFoundError as exc:  # pragma: no cover - only while a group is unbuilt
+            if exc.name != f"dutystation.cli.{name}":
+                raise
 
 
 def main() -> None:
@@ -53,23 +61,27 @@ def main() -> None:
     try:
         app(standalone_mode=False)
     except DutystationError as exc:
-        err_console.print(f"[red]error:[/red] {exc}", highlight=False, markup=True)
+        err_console.print(Text("error: ", style="red") + Text(str(exc)), highlight=False)
         sys.exit(exc.exit_code)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except typer.Abort:
         err_console.print("aborted")
         sys.exit(130)
-    except Exception as exc:  # a bug: say so plainly
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
+    except Exception as exc:
+        # Usage errors (bad option values) come from the click that typer bundles; they
+        # know how to print themselves.
+        show, code = getattr(exc, "show", None), getattr(exc, "exit_code", None)
+        if callable(show) and isinstance(code, int):
+            show()
+            sys.exit(code)
         if os.environ.get("DUTYSTATION_DEBUG") == "1":
             raise
+        # Anything else is a bug: say so plainly, without a traceback.
         err_console.print(
-            f"internal error ({type(exc).__name__}); rerun with DUTYSTATION_DEBUG=1 "
-            "and report it", highlight=False
+            Text(
+                f"internal error ({type(exc).__name__}); rerun with DUTYSTATION_DEBUG=1 "
+                "and report it"
+            )
         )
         sys.exit(70)

@@ -63,8 +63,12 @@ FIELDS: dict[ImportKind, tuple[Field, ...]] = {
     ImportKind.TIMECARDS: (
         Field("employee_id", True, "HR id"),
         Field("date", True, "YYYY-MM-DD, the workday"),
-        Field("code", True, "onsite, telework_routine, telework_situational, remote, "
-              "field_travel, leave or holiday (agency codes map onto these in a profile)"),
+        Field(
+            "code",
+            True,
+            "onsite, telework_routine, telework_situational, remote, "
+            "field_travel, leave or holiday (agency codes map onto these in a profile)",
+        ),
         Field("hours", True, "hours, 0..24"),
         Field("site_id", False, "office where on-site hours were worked"),
     ),

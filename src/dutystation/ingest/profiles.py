@@ -100,9 +100,7 @@ def load_profile(path: Path, kind: ImportKind) -> Profile:
         key = ".".join(str(p) for p in err["loc"]) or "(top level)"
         raise ConfigError(f"{path}: key {key!r}: {err['msg']}") from None
     if profile.kind != kind:
-        raise ConfigError(
-            f"{path}: this profile is for {profile.kind} imports, not {kind}"
-        )
+        raise ConfigError(f"{path}: this profile is for {profile.kind} imports, not {kind}")
     return profile
 
 

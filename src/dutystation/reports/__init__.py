@@ -1,0 +1,1 @@
+"""Rendering only: tables, CSV/XLSX/JSON/HTML exports, charts."""
