@@ -27,3 +27,12 @@ def test_every_import_field_is_documented_in_its_section(kind: ImportKind) -> No
     assert match, f"docs/importing.md has no section ## `{kind}`"
     for field in FIELDS[kind]:
         assert f"`{field.name}`" in match.group(1), f"{kind}: {field.name}"
+
+
+def test_every_rejection_reason_code_is_documented() -> None:
+    from dutystation.domain.org import REASONS as record_reasons
+    from dutystation.ingest.quarantine import REASONS as event_reasons
+
+    text = (DOCS / "importing.md").read_text()
+    for code in {*record_reasons, *event_reasons}:
+        assert f"`{code}`" in text, code

@@ -100,6 +100,7 @@ REJECTIONS = [
     (card(day="03/09/2026"), "bad_date", "date"),
     (card(day="2026-02-30"), "bad_date", "date"),
     (card(day="1999-12-31"), "too_old", "date"),
+    (card(day="9999-12-31"), "too_far_ahead", "date"),
     (card(code="BREAKFAST"), "unknown_code", "code"),
     (card(hours="-1"), "bad_hours", "hours"),
     (card(hours="24.5"), "bad_hours", "hours"),

@@ -20,8 +20,9 @@ from dutystation.events.store import EventStore, latest_timecards_sql, sql_strin
 
 _BATCH_ROWS = 131_072
 _WRITERS = 2
-# Columns with few distinct values per month file; dictionary encoding them takes a badge
-# file from 21 to 14 bytes per event at the same CPU cost (ids and instants: no gain).
+# Columns with few distinct values per month file are dictionary encoded; for employee
+# ids, instants and keys a dictionary costs CPU and makes the file larger (measured on a
+# 820k-event month: 20.1 bytes per event this way, 22.7 with dictionaries everywhere).
 _BADGE_DICTIONARY = ["badge_id", "source_offset_minutes", "local_date", "site_id",
                      "direction", "batch_seq"]  # fmt: skip
 _TIMECARD_DICTIONARY = ["category", "source_code", "site_id", "batch_seq"]

@@ -254,7 +254,7 @@ class BadgeChecker:
             # DuckDB's cast does the parsing but is lenient (it takes "2026-3-9 8:15", a bare
             # date, and ignores any word after a space, "08:15 EST" included), so the shape
             # is checked first with the cheapest string tests there are: a regex over every
-            # row would cost a fifth of the whole import. Dates contain no '+' and no '-'
+            # row would cost a tenth of the whole import. Dates contain no '+' and no '-'
             # after a ':', so either one means an offset, whose form the regex then checks.
             parse = f"""ts_text LIKE '____-__-___%:%' AND NOT ts_text LIKE '___________% %'
                 AS shaped,

@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from dutystation.reports.spreadsheet_safety import escape_column
 from dutystation.services.import_summary import RejectionClass
 
 # reason code -> what it means, one phrase each (shown as "1,204 rows: <phrase> (...)").
@@ -41,25 +42,14 @@ REASONS: dict[str, str] = {
     "unknown_badge": "the badge was held by nobody on that day",
     "bad_direction": "the direction is not IN, OUT or empty",
     "bad_date": "the date is not a valid date in the expected format",
+    "too_far_ahead": "the date is more than a year ahead",
     "unknown_code": "the pay code maps to no hours category",
     "bad_hours": "hours are not a number from 0 to 24",
     "day_over_24h": "the employee's hours for that day add up to more than 24",
     "conflicting_hours": "the same employee, day and pay code appear with different hours",
 }
 
-# Leading characters that make a spreadsheet evaluate a cell (OWASP CSV injection).
-_FORMULA_START = r"^[=+\-@\t\r\x00]"
-
 FIXED_COLUMNS = ["file", "line", "column", "reason"]
-
-
-def neutralise(values: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
-    """Prefix ``'`` to cells a spreadsheet would run as a formula.
-
-    Stand-in until reports/spreadsheet_safety.py exists; same rule (ASVS 5.0 1.2.10)."""
-    text = values.cast(pa.string())
-    starts = pc.fill_null(pc.match_substring_regex(text, _FORMULA_START), False)
-    return pc.if_else(starts, pc.binary_join_element_wise("'", text, ""), text)
 
 
 @dataclass
@@ -96,14 +86,14 @@ class Quarantine:
         self._count(file_no, file, rows)
         n = rows.num_rows
         arrays: list[pa.Array | pa.ChunkedArray] = [
-            neutralise(pa.repeat(pa.scalar(str(file), pa.string()), n)),
+            escape_column(pa.repeat(pa.scalar(str(file), pa.string()), n)),
             rows.column("_line").cast(pa.string()),
             rows.column("_column").cast(pa.string()),
             rows.column("_reason").cast(pa.string()),
         ]
         for name in self.value_columns:
             if name in rows.column_names:
-                arrays.append(neutralise(rows.column(name)))
+                arrays.append(escape_column(rows.column(name)))
             else:
                 arrays.append(pa.nulls(n, pa.string()))
         self._write(pa.Table.from_arrays(arrays, schema=self._schema))

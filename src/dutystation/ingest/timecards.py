@@ -41,6 +41,7 @@ _HOURS_SLACK = 1e-9  # 8.1 + 8.1 + 7.8 is 24.000000000000004 in binary floating 
 @dataclass(frozen=True)
 class TimecardRules:
     earliest: date
+    latest: date
     date_format: str | None = None
     code_map: dict[str, str] | None = None  # agency pay code -> HoursCategory value
 
@@ -150,6 +151,7 @@ class TimecardChecker:
               OR hours_text IS NULL THEN 'missing_value'
             WHEN work_date IS NULL THEN 'bad_date'
             WHEN work_date < DATE '{earliest}' THEN 'too_old'
+            WHEN work_date > DATE '{self.rules.latest.isoformat()}' THEN 'too_far_ahead'
             WHEN category IS NULL THEN 'unknown_code'
             WHEN hours IS NULL OR NOT isfinite(hours) OR hours < 0 OR hours > 24
               THEN 'bad_hours'
@@ -161,7 +163,7 @@ class TimecardChecker:
             WHEN date_text IS NULL THEN 'date'
             WHEN code_text IS NULL THEN 'code'
             WHEN hours_text IS NULL THEN 'hours'
-            WHEN _reason IN ('bad_date', 'too_old') THEN 'date'
+            WHEN _reason IN ('bad_date', 'too_old', 'too_far_ahead') THEN 'date'
             WHEN _reason = 'unknown_code' THEN 'code'
             WHEN _reason = 'bad_hours' THEN 'hours'
             WHEN _reason = 'unknown_employee' THEN 'employee_id'

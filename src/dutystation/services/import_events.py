@@ -30,7 +30,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from dutystation.errors import ImportRejected, StoreError
+from dutystation.errors import ConfigError, ImportRejected, StoreError
 from dutystation.events.manifest import Manifest, SourceFile
 from dutystation.events.schemas import EventKind
 from dutystation.events.store import EventStore, StoreLock
@@ -45,6 +45,8 @@ from dutystation.services.progress import NullProgress, Progress
 from dutystation.settings import Settings
 
 WORK_PREFIX = "events-import-"
+# T&A systems carry planned leave ahead of time; a year is generous, 9999-12-31 is not.
+TIMECARD_DAYS_AHEAD = 366
 
 
 class Checker(Protocol):
@@ -77,7 +79,7 @@ def import_badges(
     """Import badge events from ``paths`` as one batch (see the module docstring)."""
     moment = now or datetime.now(UTC)
     rules = BadgeRules(
-        earliest=date.fromisoformat(settings.earliest_event_date),
+        earliest=_earliest(settings),
         now=moment,
         future_tolerance=timedelta(minutes=settings.future_tolerance_minutes),
         timestamp_format=profile.source.timestamp_format,
@@ -110,7 +112,8 @@ def import_timecards(
     correction (stored with a later batch sequence; readers take the latest)."""
     moment = now or datetime.now(UTC)
     rules = TimecardRules(
-        earliest=date.fromisoformat(settings.earliest_event_date),
+        earliest=_earliest(settings),
+        latest=moment.date() + timedelta(days=TIMECARD_DAYS_AHEAD),
         date_format=profile.source.date_format,
         code_map=dict(profile.values.get("code", {})),
     )
@@ -125,6 +128,16 @@ def import_timecards(
         progress=progress,
         now=moment,
     )
+
+
+def _earliest(settings: Settings) -> date:
+    try:
+        return date.fromisoformat(settings.earliest_event_date)
+    except ValueError:
+        raise ConfigError(
+            f"configuration key 'earliest_event_date' ({settings.earliest_event_date!r}) is "
+            "not a date in YYYY-MM-DD form"
+        ) from None
 
 
 def _import(
@@ -245,8 +258,7 @@ def _check_files(
         for chunk in _read_ahead(_chunks(source.batches(), settings.import_batch_rows)):
             summary.rows_read += chunk.num_rows
             quarantine.add(file_no, path, checker.check(chunk, file_no))
-            read = int(getattr(source, "bytes_read", 0) or 0)
-            progress.advance(rows=chunk.num_rows, bytes_done=done_bytes + read)
+            progress.advance(rows=chunk.num_rows, bytes_done=done_bytes + source.bytes_read)
         malformed = _malformed_lines(source)
         summary.rows_read += len(malformed)
         quarantine.add_malformed(file_no, path, malformed)

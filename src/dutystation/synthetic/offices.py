@@ -17,7 +17,7 @@ CAMPUS, METRO, FIELD = 0, 1, 2
 
 # (ZIP, owning components, name). The Secretary's campus hosts the component heads too.
 CAMPUSES = (
-    ("20024", "HQ EMA EIS", "Headquarters Campus"),
+    ("20024", "HQ EMA EIS OIG", "Headquarters Campus"),
     ("22202", "ECA HQ", "Arlington Operations Center"),
     ("20746", "ESB", "Suitland Federal Center"),
     ("20705", "EIS", "Beltsville Laboratory Complex"),
@@ -28,7 +28,7 @@ CAMPUSES = (
 # fmt: off
 METROS = (
     ("02110", "EMA ECA ESB EIS"), ("10007", "EMA ESB EIS"), ("19106", "EMA ECA ESB EIS"),
-    ("30303", "EMA ECA ESB EIS HQ"), ("60604", "EMA ECA ESB EIS"), ("76201", "EMA"),
+    ("30303", "EMA ECA ESB EIS HQ OIG"), ("60604", "EMA ECA ESB EIS"), ("76201", "EMA"),
     ("64106", "EMA ECA HQ"), ("80226", "EMA ECA ESB EIS HQ"), ("94607", "EMA ECA EIS"),
     ("98011", "EMA"), ("96813", "EMA EIS ECA"), ("00918", "EMA EIS"), ("99501", "EMA EIS"),
     ("85004", "EIS ESB ECA"), ("98104", "ECA EIS ESB"), ("90012", "ESB EIS ECA"),

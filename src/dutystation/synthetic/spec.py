@@ -88,7 +88,7 @@ def _u(suffix: str, name: str, weight: float, *functions: str) -> UnitSpec:
 COMPONENTS: tuple[ComponentSpec, ...] = (
     # The headquarters comes first: its head's office is the Secretary's.
     ComponentSpec(
-        "HQ", "Office of the Secretary (headquarters)", 0.19,
+        "HQ", "Office of the Secretary (headquarters)", 0.18,
         (
             _u("OS", "Immediate Office of the Secretary", 0.04, "policy"),
             _u("POL", "Office of Policy", 0.22, "policy"),
@@ -155,6 +155,16 @@ COMPONENTS: tuple[ComponentSpec, ...] = (
         ),
         telework_offsite=0.6, memo_offsite=None, return_lag_days=28,
         field_office_functions=("survey-operations",), field_office_weight=0.2,
+    ),
+    # A small Office of Inspector General: the department memo names it as not bound
+    # (policies/2025-01-department-memo.toml), so reports must show it with its legal basis.
+    ComponentSpec(
+        "OIG", "Office of Inspector General", 0.01,
+        (
+            _u("IG", "Immediate Office of the Inspector General", 0.2, "legal"),
+            _u("AUD", "Office of Audits", 0.8, "compliance-review"),
+        ),
+        telework_offsite=0.6, memo_offsite=None, return_lag_days=30,
     ),
 )
 # fmt: on
