@@ -26,9 +26,9 @@ from dutystation.ingest.reference import (
     SITES_SCHEMA,
     ReferenceData,
 )
+from dutystation.ingest.summary import ImportSummary
 from dutystation.services import import_events
 from dutystation.services.import_events import import_badges
-from dutystation.services.import_summary import ImportSummary
 from dutystation.settings import Settings
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)

@@ -24,8 +24,8 @@ from dutystation.ingest.reference import (
     SITES_SCHEMA,
     ReferenceData,
 )
+from dutystation.ingest.summary import ImportSummary
 from dutystation.services.import_events import import_timecards
-from dutystation.services.import_summary import ImportSummary
 from dutystation.settings import Settings
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)

@@ -14,7 +14,7 @@ from dutystation.cli import app
 from dutystation.cli.progress import progress_for
 from dutystation.errors import ImportRejected
 from dutystation.ingest.fields import ImportKind
-from dutystation.services.import_summary import ImportSummary
+from dutystation.ingest.summary import ImportSummary
 from dutystation.services.importing import ImportOptions, run_import
 
 import_app = typer.Typer(

@@ -19,8 +19,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from dutystation.ingest.summary import RejectionClass
 from dutystation.reports.spreadsheet_safety import escape_column
-from dutystation.services.import_summary import RejectionClass
 
 # reason code -> what it means, one phrase each (shown as "1,204 rows: <phrase> (...)").
 REASONS: dict[str, str] = {

@@ -13,7 +13,7 @@ from pathlib import Path
 from dutystation.bootstrap import bootstrap
 from dutystation.errors import DutystationError
 from dutystation.ingest.fields import ImportKind
-from dutystation.services.import_summary import ImportSummary
+from dutystation.ingest.summary import ImportSummary
 from dutystation.services.importing import ImportOptions, run_import
 from dutystation.services.progress import Progress
 from dutystation.settings import Settings

@@ -39,8 +39,8 @@ from dutystation.ingest.profiles import Profile
 from dutystation.ingest.quarantine import Quarantine, rejection_message
 from dutystation.ingest.reference import ReferenceData
 from dutystation.ingest.sources import Source, open_source
+from dutystation.ingest.summary import ImportSummary
 from dutystation.ingest.timecards import TimecardChecker, TimecardRules, reader_profile
-from dutystation.services.import_summary import ImportSummary
 from dutystation.services.progress import NullProgress, Progress
 from dutystation.settings import Settings
 

@@ -49,8 +49,8 @@ from dutystation.errors import ImportHeld, ImportRejected, InputFileError, Locat
 from dutystation.ingest.fields import ImportKind
 from dutystation.ingest.profiles import Profile, default_profile
 from dutystation.ingest.sources import LINE, open_source
+from dutystation.ingest.summary import ImportSummary, RejectionClass
 from dutystation.reports.spreadsheet_safety import write_safe_csv
-from dutystation.services.import_summary import ImportSummary, RejectionClass
 from dutystation.services.progress import NullProgress, Progress
 from dutystation.settings import Settings, load_settings
 from dutystation.store.db import write_transaction

@@ -15,8 +15,8 @@ from dutystation.bootstrap import Runtime
 from dutystation.errors import InputFileError, Location
 from dutystation.ingest.fields import ImportKind
 from dutystation.ingest.profiles import Profile, default_profile, load_profile
+from dutystation.ingest.summary import ImportSummary
 from dutystation.services import import_events, import_records
-from dutystation.services.import_summary import ImportSummary
 from dutystation.services.progress import NullProgress, Progress
 from dutystation.store.repositories import reference_data
 
