@@ -12,7 +12,7 @@ from dutystation.store.db import is_current, make_engine, migrate
 
 db_app = typer.Typer(help="The operational database: schema upgrades and status.")
 app.add_typer(db_app, name="db")
-console = Console()
+console = Console(soft_wrap=True)
 
 
 @db_app.command("upgrade")

@@ -20,8 +20,8 @@ from dutystation.synthetic import DEFAULT_EMPLOYEES, DEFAULT_SEED, MAX_EMPLOYEES
 from dutystation.synthetic.generate import check_arguments
 from dutystation.synthetic.spec import COMPONENTS, DEPARTMENT_CODE, DEPARTMENT_NAME
 
-console = Console()
-err_console = Console(stderr=True)
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 
 EMPLOYEES = typer.Option(

@@ -29,8 +29,8 @@ import_app = typer.Typer(
 )
 app.add_typer(import_app, name="import")
 
-console = Console()
-err_console = Console(stderr=True)
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 FILES = typer.Argument(..., exists=False, help="One or more files, imported as one batch.")
 PROFILE = typer.Option(
