@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, ValidationError
 from pydantic_settings import (
@@ -43,7 +43,8 @@ class Settings(BaseSettings):
     )
     duckdb_memory_limit: str = Field(
         default="1GB",
-        description="Memory DuckDB may use before it spills to data_dir/tmp.",
+        pattern=r"^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$",
+        description="Memory DuckDB may use before it spills to data_dir/tmp (e.g. 512MB, 4GB).",
     )
     import_batch_rows: int = Field(
         default=1_000_000,
@@ -54,6 +55,34 @@ class Settings(BaseSettings):
         default=5,
         ge=0,
         description="A badge event later than now plus this many minutes is rejected.",
+    )
+    policies_dir: Path | None = Field(
+        default=None,
+        description="Folder of directive files; default: the example policies shipped.",
+    )
+    exemptions_file: Path | None = Field(
+        default=None,
+        description="CSV of exemptions and pending requests; default: "
+        "data_dir/exemptions.csv when it exists.",
+    )
+    agreements_file: Path | None = Field(
+        default=None,
+        description="TOML of bargaining agreements; default: data_dir/agreements.toml "
+        "when it exists.",
+    )
+    badge_hours: Literal["first-last", "pairs"] = Field(
+        default="first-last",
+        description="Hours from badges: span from first IN to last OUT, or sum of pairs.",
+    )
+    badge_direction: Literal["reader", "alternating"] = Field(
+        default="reader",
+        description="Trust the reader's IN/OUT, or alternate IN/OUT when readers record none.",
+    )
+    badge_debounce_seconds: float = Field(
+        default=60, ge=0, description="Taps this close after a kept tap collapse into it."
+    )
+    badge_max_pair_hours: float = Field(
+        default=16, gt=0, le=24, description="An IN/OUT pair longer than this does not count."
     )
     earliest_event_date: str = Field(
         default="2000-01-01",
@@ -82,6 +111,14 @@ class Settings(BaseSettings):
         return f"sqlite:///{(self.data_dir / 'dutystation.sqlite3').resolve()}"
 
     @property
+    def resolved_exemptions_file(self) -> Path | None:
+        return self.exemptions_file or _existing(self.data_dir / "exemptions.csv")
+
+    @property
+    def resolved_agreements_file(self) -> Path | None:
+        return self.agreements_file or _existing(self.data_dir / "agreements.toml")
+
+    @property
     def events_dir(self) -> Path:
         return self.data_dir / "events"
 
@@ -92,6 +129,10 @@ class Settings(BaseSettings):
     @property
     def tmp_dir(self) -> Path:
         return self.data_dir / "tmp"
+
+
+def _existing(path: Path) -> Path | None:
+    return path if path.is_file() else None
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -22,7 +22,8 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from dutystation.analytics.presence import presence_sql
+from dutystation.analytics.presence import day_chunks, presence_sql
+from dutystation.domain.calendar import days_between
 from dutystation.domain.presence import (
     BadgeEvent,
     DirectionMode,
@@ -41,8 +42,8 @@ STARTS = [
     datetime(2025, 2, 3, tzinfo=ZoneInfo(ZONES["HQ"])),
 ]
 SPAN_SECONDS = 3 * 86400
-# Steps after an earlier tap: the same instant, a re-read, either side of each window.
-NEAR = [0, 0, 1, 2, 3, 29, 30, 31, 59, 60, 61, 90, 599, 600, 601, 3600, 8 * 3600, 16 * 3600]
+# Steps after an earlier tap: a re-read, either side of each debounce window, each pair limit.
+NEAR = [1, 2, 3, 29, 30, 31, 59, 60, 61, 90, 599, 600, 601, 1800, 3600, 8 * 3600, 16 * 3600, 86400]
 WINDOWS = [0.0, 0.5, 30.0, 60.0, 600.0]
 PAIR_LIMITS = [0.5, 8.0, 16.0, 24.0]
 
@@ -55,7 +56,9 @@ class Tap:
     site: str
 
     def local(self) -> BadgeEvent:
-        return BadgeEvent(self.at_utc.astimezone(ZoneInfo(ZONES[self.site])), self.direction, self.site)
+        return BadgeEvent(
+            self.at_utc.astimezone(ZoneInfo(ZONES[self.site])), self.direction, self.site
+        )
 
 
 @st.composite
@@ -63,12 +66,19 @@ def streams(draw: st.DrawFn) -> list[Tap]:
     start = draw(st.sampled_from(STARTS)).astimezone(UTC)
     offsets: list[timedelta] = []
     for _ in range(draw(st.integers(0, 24))):
-        if offsets and draw(st.booleans()):
+        kind = draw(
+            st.sampled_from(["fresh", "fresh", "same instant", "near"])
+            if offsets
+            else st.just("fresh")
+        )
+        if kind == "fresh":
+            offsets.append(timedelta(seconds=draw(st.integers(0, SPAN_SECONDS))))
+        elif kind == "same instant":
+            offsets.append(draw(st.sampled_from(offsets)))
+        else:
             step = timedelta(seconds=draw(st.sampled_from(NEAR)))
             step += timedelta(microseconds=draw(st.sampled_from([0, 0, 0, 1, -1, 500_000])))
-            offsets.append(max(timedelta(0), draw(st.sampled_from(offsets)) + step))
-        else:
-            offsets.append(timedelta(seconds=draw(st.integers(0, SPAN_SECONDS))))
+            offsets.append(draw(st.sampled_from(offsets)) + step)
     return [
         Tap(
             draw(st.sampled_from(["E1", "E1", "E2", "E3"])),
@@ -139,18 +149,21 @@ def assert_agree(expected: dict[tuple[str, date], Row], got: dict[tuple[str, dat
         assert g_hours >= 0
 
 
-def _us(hours: float) -> timedelta:
-    return timedelta(hours=hours)
+def tap(seconds: float, direction: Direction | None = None) -> Tap:
+    """A tap of E1 at HQ, ``seconds`` after 09:00 on an ordinary Monday."""
+    nine = STARTS[2].astimezone(UTC) + timedelta(hours=9)
+    return Tap("E1", nine + timedelta(seconds=seconds), direction, "HQ")
 
 
-NIGHT_SHIFT = [
-    Tap("E1", STARTS[0].astimezone(UTC) + _us(22), Direction.IN, "HQ"),
-    Tap("E1", STARTS[0].astimezone(UTC) + _us(31), Direction.OUT, "HQ"),  # over the DST night
+IN, OUT = Direction.IN, Direction.OUT
+NIGHT_SHIFT = [  # 22:00 Saturday to 08:00 EDT Sunday, over the spring-forward night
+    Tap("E1", STARTS[0].astimezone(UTC) + timedelta(hours=22), IN, "HQ"),
+    Tap("E1", STARTS[0].astimezone(UTC) + timedelta(hours=31), OUT, "HQ"),
 ]
-STUCK_READER = [  # a tap every 50 s for ten minutes: the window must run from the kept tap
-    Tap("E1", STARTS[2].astimezone(UTC) + timedelta(hours=9, seconds=50 * i), None, "HQ")
-    for i in range(12)
-]
+STUCK_READER = [tap(30 * i) for i in range(12)]  # every 30 s: kept at 0, 90, 180 ...
+PAIR_AT_THE_LIMIT = [tap(0, IN), tap(1800, OUT), tap(3600, IN), tap(5400.000001, OUT)]
+DUPLICATE_LATE_IN_A_CLUSTER = [tap(0), tap(30), tap(61, IN), tap(61, OUT), tap(61, IN)]
+IN_AND_OUT_AT_ONE_INSTANT = [tap(0, OUT), tap(0, IN), tap(0), tap(8 * 3600, OUT)]
 
 
 @settings(
@@ -165,6 +178,9 @@ STUCK_READER = [  # a tap every 50 s for ten minutes: the window must run from t
 )
 @example(taps=NIGHT_SHIFT, window=60.0, limit=16.0)
 @example(taps=STUCK_READER, window=60.0, limit=16.0)
+@example(taps=PAIR_AT_THE_LIMIT, window=60.0, limit=0.5)
+@example(taps=DUPLICATE_LATE_IN_A_CLUSTER, window=60.0, limit=16.0)
+@example(taps=IN_AND_OUT_AT_ONE_INSTANT, window=0.0, limit=16.0)
 def test_the_duckdb_query_gives_the_specifications_presence_for_every_convention(
     con: duckdb.DuckDBPyConnection, taps: list[Tap], window: float, limit: float
 ) -> None:
@@ -199,8 +215,8 @@ def test_a_stuck_reader_keeps_a_tap_each_time_the_window_runs_out(
 ) -> None:
     con.register("badges", badge_table(STUCK_READER))
     found = by_sql(con, PresenceSettings(debounce_seconds=60), None)
-    # Taps at 0, 50, 100, ... 550 s: kept at 0, 100, 200, 300, 400, 500.
-    assert [row[3] for row in found.values()] == [6]
+    # Taps at 0, 30, 60, ... 330 s: kept at 0, 90, 180 and 270 (60 is not past the window).
+    assert [row[3] for row in found.values()] == [4]
 
 
 def test_a_night_shift_over_the_spring_forward_night_counts_real_hours(
@@ -212,3 +228,15 @@ def test_a_night_shift_over_the_spring_forward_night_counts_real_hours(
     assert found["E1", saturday][2] == pytest.approx(2.0)  # 22:00 to midnight
     # 31 h after Saturday's midnight is 08:00 EDT: 7 real hours since midnight, not 8.
     assert found["E1", sunday][2] == pytest.approx(7.0)
+
+
+def test_chunks_cover_the_range_once_with_about_the_events_asked_and_a_week_at_least() -> None:
+    january, february = {"2025-01": 31_000_000}, {"2025-02": 2_800_000}
+    chunks = day_chunks((date(2025, 1, 1), date(2025, 3, 31)), january | february, 3_000_000)
+    assert chunks[0] == (date(2025, 1, 1), date(2025, 1, 7))  # 1M a day, but a week at least
+    assert chunks[-1] == (date(2025, 2, 5), date(2025, 3, 31))  # quiet months in one go
+    days = [d for first, last in chunks for d in days_between(first, last)]
+    assert days == days_between(date(2025, 1, 1), date(2025, 3, 31))
+    assert day_chunks((date(2025, 1, 1), date(2025, 1, 3)), {}, 1) == [
+        (date(2025, 1, 1), date(2025, 1, 3))
+    ]

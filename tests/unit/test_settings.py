@@ -51,3 +51,9 @@ def test_unknown_key_in_the_toml_file_is_refused(tmp_path: Path) -> None:
     (tmp_path / "dutystation.toml").write_text('data_dri = "typo"\n')
     with pytest.raises(ConfigError, match="data_dri"):
         load_settings()
+
+
+def test_a_memory_limit_without_a_unit_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DUTYSTATION_DUCKDB_MEMORY_LIMIT", "lots")
+    with pytest.raises(ConfigError, match="duckdb_memory_limit"):
+        load_settings()

@@ -12,6 +12,7 @@ once per piece.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, timedelta
 from typing import Any
@@ -129,7 +130,7 @@ def bindings_table(
             cuts.add(d.expires + timedelta(days=1))
     edges = sorted(c for c in cuts if start <= c <= end + timedelta(days=1))
     rows: dict[str, list[Any]] = {name: [] for name in BINDINGS_SCHEMA.names}
-    for first, after in zip(edges, edges[1:], strict=False):
+    for first, after in itertools.pairwise(edges):
         for unit, chain in chains.items():
             nearest_first = list(reversed(chain))
             for arrangement in Arrangement:

@@ -19,18 +19,31 @@ taps (BIGINT), site_id`` (the site of the day's first kept tap).
 Times are compared as UTC microseconds (``us``), which is what the specification's aware
 datetimes do: a DST fall-back hour is counted once, spring-forward's missing hour not at
 all.
+
+Debounce (rule 3) is sequential: whether a tap is kept depends on the last kept tap, not
+on its neighbour. Window functions find the clusters of taps each within the window of
+the previous one; a cluster no longer than the window keeps its first tap, and only the
+rare longer ones (a reader firing every few seconds for minutes) are walked by a fold over
+the cluster's list of instants.
+
+DuckDB dialect; for Spark the same plan maps to ``min_by``/``max_by`` (``arg_min``/
+``arg_max``), ``aggregate`` (``list_reduce``), ``unix_micros`` (``epoch_us``),
+``from_utc_timestamp`` (``timezone``) and ``explode`` (``unnest``).
 """
 
 from __future__ import annotations
 
+from calendar import monthrange
+from collections.abc import Mapping
 from datetime import date, timedelta
 
+from dutystation.domain.calendar import days_between
 from dutystation.domain.presence import DirectionMode, HoursConvention, PresenceSettings
 
 # The order of rule 1: instant, then IN before OUT before no direction, then site. Kept taps
 # have distinct instants (rule 3 always collapses equal ones), so later windows order by
 # ``us`` alone.
-_TAP_ORDER = "us, direction IS NULL, direction, site_id NULLS FIRST"
+_TAP_ORDER = "us, dir_rank, site_id NULLS FIRST"
 
 
 def micros(delta: timedelta) -> int:
@@ -45,24 +58,48 @@ def _hours(micros_expr: str) -> str:
     return f"(({micros_expr})::DOUBLE / 1000000 / 3600)"
 
 
-def _kept_taps(badges: str, sites: str, window_us: int, scan: tuple[date, date] | None) -> str:
-    """CTEs ending in ``kept``: the taps debounce keeps (rules 1-3), with local time."""
+def sql_date(day: date) -> str:
+    return f"DATE '{day.isoformat()}'"
+
+
+def in_scope(scope: str | None, employee: str, day: str) -> str:
+    """A condition: the employee's assignment in force on ``day`` is one of ``scope``'s rows
+    (``employee_id, valid_from, valid_to`` exclusive or NULL: an org unit's members as of
+    each day, DESIGN.md §5). Always true without a scope."""
+    if scope is None:
+        return "true"
+    return (
+        f"EXISTS (SELECT 1 FROM {scope} AS v WHERE v.employee_id = {employee} "
+        f"AND v.valid_from <= {day} AND (v.valid_to IS NULL OR v.valid_to > {day}))"
+    )
+
+
+def _kept_taps(
+    badges: str,
+    window_us: int,
+    scan: tuple[date, date] | None,
+    scope: str | None,
+) -> str:
+    """CTEs ending in ``kept``: the taps debounce keeps (rules 1-3)."""
     pruning = (
         ""
         if scan is None
-        else f" AND b.local_date BETWEEN DATE '{scan[0].isoformat()}' "
-        f"AND DATE '{scan[1].isoformat()}'"
+        else f" AND b.local_date BETWEEN {sql_date(scan[0])} AND {sql_date(scan[1])}"
     )
+    # Only employees ever in scope need their taps paired; which of their days count is
+    # decided per day at the end.
+    scoped = "" if scope is None else f" AND b.employee_id IN (SELECT employee_id FROM {scope})"
     return f"""
 taps AS (
-    SELECT b.employee_id, b.site_id, b.direction,
-           epoch_us(b.ts_utc) AS us,
-           -- an office missing from the reference data (deleted since the import) is
-           -- read in UTC rather than dropping its employees' evidence
-           coalesce(s.timezone, 'UTC') AS tz,
-           timezone(coalesce(s.timezone, 'UTC'), b.ts_utc) AS local_ts
-    FROM {badges} AS b LEFT JOIN {sites} AS s ON s.site_id = b.site_id
-    WHERE b.employee_id IS NOT NULL{pruning}
+    -- The fewest, narrowest columns through the sorts: local times are computed for the
+    -- two taps per day that are shown, after the windows, not for every event.
+    SELECT employee_id, site_id, epoch_us(ts_utc) AS us,
+           CASE direction WHEN 'IN' THEN 0 WHEN 'OUT' THEN 1 ELSE 2 END::UTINYINT AS dir_rank,
+           -- the office-local day the import decided from the office's zone (rule 2); the
+           -- evaluation reads it too, so both always agree on a tap's day
+           local_date AS day
+    FROM {badges} AS b
+    WHERE employee_id IS NOT NULL{pruning}{scoped}
 ),
 gaps AS (
     SELECT *, us - lag(us) OVER (PARTITION BY employee_id ORDER BY {_TAP_ORDER}) AS gap_us
@@ -98,79 +135,101 @@ walked AS (
     FROM late
 ),
 kept AS (
-    SELECT c.employee_id, c.site_id, c.direction, c.us, c.tz, c.local_ts,
-           CAST(c.local_ts AS DATE) AS day
+    SELECT c.employee_id, c.site_id, c.us, c.dir_rank, c.day
     FROM clustered AS c LEFT JOIN walked AS w ON w.employee_id = c.employee_id AND w.us = c.us
-    WHERE c.opens OR (w.us IS NOT NULL AND c.us - c.head_us > {window_us} AND c.gap_us > 0)
+    -- of several taps at a walked instant, only the first in rule 1's order (gap_us > 0)
+    WHERE c.opens OR (w.us IS NOT NULL AND c.gap_us > 0)
 )"""
 
 
 def _directed(mode: DirectionMode) -> str:
-    """CTE ``directed``: kept taps with the direction rule 4 gives them (``dir``)."""
+    """CTE ``directed``: kept taps with the direction rule 4 gives them (``dir``: 0 IN,
+    1 OUT, NULL none)."""
     if mode is DirectionMode.READER:
-        return "directed AS (SELECT *, direction AS dir FROM kept)"
+        return "directed AS (SELECT *, CASE WHEN dir_rank < 2 THEN dir_rank END AS dir FROM kept)"
     return """directed AS (
-    SELECT *, CASE WHEN row_number() OVER (PARTITION BY employee_id, day ORDER BY us) % 2 = 1
-                   THEN 'IN' ELSE 'OUT' END AS dir
+    SELECT *, ((row_number() OVER (PARTITION BY employee_id, day ORDER BY us) - 1) % 2)::UTINYINT
+              AS dir
     FROM kept
 )"""
 
 
-def _pairs(settings: PresenceSettings) -> str:
-    """CTEs ending in ``pair_days``: per employee and day, hours of valid pairs and the
-    midnights a pair carries in from / out to (rules 5 and 6)."""
+def _days(sites: str, settings: PresenceSettings) -> str:
+    """CTEs ending in ``days``: per employee and day, the kept taps, the first IN and last
+    OUT, the hours of valid pairs and the midnights a pair carries in from / out to
+    (rules 5 to 7), in one window pass and one aggregation."""
     limit_us = micros(timedelta(hours=settings.max_pair_hours))
     # Alternating mode: the open IN is dropped when the day changes (each day stands alone).
-    same_day = " AND prev_day = day" if settings.direction_mode is DirectionMode.ALTERNATING else ""
+    alternating = settings.direction_mode is DirectionMode.ALTERNATING
+    same_day = (" AND prev_day = day", " AND next_day = day") if alternating else ("", "")
     return f"""
 sequenced AS (
-    -- Only directed taps open or close pairs; the open IN is the previous directed tap
-    -- when that is an IN (a second IN replaced any earlier one; an OUT closed it).
-    SELECT employee_id, us, day, tz, dir,
-           lag(dir) OVER seq AS prev_dir, lag(us) OVER seq AS prev_us,
-           lag(day) OVER seq AS prev_day
+    -- Only directed taps open or close pairs, so they are sequenced apart from the rest
+    -- (the partition): the open IN is the previous directed tap when that is an IN (a
+    -- second IN replaced any earlier one; an OUT closed it).
+    SELECT *, lag(dir) OVER seq AS prev_dir, lag(us) OVER seq AS prev_us,
+           lag(day) OVER seq AS prev_day, lead(dir) OVER seq AS next_dir,
+           lead(us) OVER seq AS next_us, lead(day) OVER seq AS next_day,
+           lead(site_id) OVER seq AS next_site
     FROM directed
-    WHERE dir IS NOT NULL
-    WINDOW seq AS (PARTITION BY employee_id ORDER BY us)
+    WINDOW seq AS (PARTITION BY employee_id, dir IS NULL ORDER BY us)
 ),
-pairs AS (
-    SELECT employee_id, prev_us AS in_us, prev_day AS in_day, us AS out_us, day AS out_day,
-           tz AS out_tz
+paired AS (
+    -- Each tap of a pair accounts for its own day only: the OUT for the pair (or, over
+    -- midnight, for the part after its day's midnight), the IN for the part before the
+    -- next midnight when the pair crosses it (rule 6).
+    SELECT *,
+           dir = 1 AND prev_dir = 0 AND us - prev_us <= {limit_us}{same_day[0]} AS closes,
+           dir = 0 AND next_dir = 1 AND next_us - us <= {limit_us}{same_day[1]} AS opens_pair,
+           CASE WHEN closes AND prev_day <> day THEN site_id
+                WHEN opens_pair AND next_day <> day THEN next_site END AS cut_site,
+           CASE WHEN closes AND prev_day <> day THEN day
+                WHEN opens_pair AND next_day <> day THEN next_day END AS cut_day
     FROM sequenced
-    WHERE dir = 'OUT' AND prev_dir = 'IN' AND us - prev_us <= {limit_us}{same_day}
 ),
 cut AS (
-    -- Rule 6: a pair over midnight is cut at the OUT day's local midnight.
-    SELECT *, epoch_us(timezone(out_tz, CAST(out_day AS TIMESTAMP))) AS cut_us
-    FROM pairs
-    WHERE in_day <> out_day
+    -- The cut is the local midnight starting the OUT's day, in the OUT's office zone.
+    SELECT p.*,
+           epoch_us(timezone({_zone("s")}, CAST(p.cut_day AS TIMESTAMP))) AS cut_us
+    FROM paired AS p LEFT JOIN {sites} AS s ON s.site_id = p.cut_site
 ),
-pieces AS (
-    SELECT employee_id, in_day AS day, out_us - in_us AS piece_us,
-           NULL::BIGINT AS carried_in_us, NULL::BIGINT AS carried_out_us, out_us AS ord
-    FROM pairs WHERE in_day = out_day
-    UNION ALL
-    SELECT employee_id, in_day, greatest(0, cut_us - in_us), NULL, cut_us, out_us FROM cut
-    UNION ALL
-    SELECT employee_id, out_day, greatest(0, out_us - cut_us), cut_us, NULL, out_us FROM cut
-),
-pair_days AS (
-    SELECT employee_id, day, sum({_hours("piece_us")}) AS pair_hours,
-           arg_max(carried_in_us, ord) FILTER (WHERE carried_in_us IS NOT NULL)
-               AS carried_in_us,
-           arg_max(carried_out_us, ord) FILTER (WHERE carried_out_us IS NOT NULL)
+days AS (
+    SELECT employee_id, day, count(*) AS taps,
+           min(us) FILTER (WHERE dir = 0) AS first_in_us,
+           arg_min(site_id, us) FILTER (WHERE dir = 0) AS first_in_site,
+           max(us) FILTER (WHERE dir = 1) AS last_out_us,
+           arg_max(site_id, us) FILTER (WHERE dir = 1) AS last_out_site,
+           arg_min(site_id, us) AS site_id,
+           coalesce(sum(CASE WHEN closes AND cut_us IS NULL THEN {_hours("us - prev_us")}
+                             WHEN closes THEN {_hours("greatest(0, us - cut_us)")}
+                             WHEN opens_pair AND cut_us IS NOT NULL
+                                 THEN {_hours("greatest(0, cut_us - us)")} END), 0.0)
+               AS pair_hours,
+           arg_max(cut_us, us) FILTER (WHERE closes AND cut_us IS NOT NULL) AS carried_in_us,
+           arg_max(cut_us, next_us) FILTER (WHERE opens_pair AND cut_us IS NOT NULL)
                AS carried_out_us
-    FROM pieces
+    FROM cut
     GROUP BY employee_id, day
 )"""
 
 
+def _zone(site: str) -> str:
+    # An office missing from the reference data (deleted since the import) is read in UTC
+    # rather than dropping its employees' evidence.
+    return f"coalesce({site}.timezone, 'UTC')"
+
+
+def _local(us: str, site: str) -> str:
+    """Office-local wall time (TIMESTAMP) of the instant ``us`` at the office ``site``."""
+    return f"timezone({_zone(site)}, make_timestamptz({us}))"
+
+
 def _hours_expr(convention: HoursConvention) -> str:
     if convention is HoursConvention.PAIRS:
-        return "coalesce(p.pair_hours, 0.0)"
+        return "d.pair_hours"
     # Rule 7: entry is midnight when a pair carries in, else the first IN; exit likewise.
-    entry = "coalesce(p.carried_in_us, d.first_in_us)"
-    exit_ = "coalesce(p.carried_out_us, d.last_out_us)"
+    entry = "coalesce(d.carried_in_us, d.first_in_us)"
+    exit_ = "coalesce(d.carried_out_us, d.last_out_us)"
     return (
         f"CASE WHEN {entry} IS NULL OR {exit_} IS NULL THEN 0.0 "
         f"ELSE {_hours(f'greatest(0, {exit_} - {entry})')} END"
@@ -182,38 +241,63 @@ def presence_sql(
     sites: str,
     settings: PresenceSettings,
     days: tuple[date, date] | None = None,
+    scope: str | None = None,
 ) -> str:
     """A DuckDB query (wrapped in parentheses, usable after ``FROM``) of daily presence for
-    the office-local days ``days`` (inclusive; None: every day with a tap).
+    the office-local days ``days`` (inclusive; None: every day with a tap), of the
+    employees of ``scope`` on each day (see ``in_scope``; None: everyone).
 
     The scan reaches one day beyond each end so a pair over midnight at either end is
     counted (rule 6) and debounce sees the taps before the first day: results equal the
     specification's over the whole history unless one cluster of taps, each within the
-    window of the previous, runs for more than a day (a stuck reader)."""
+    window of the previous, runs for more than a day (a stuck reader), or, with
+    ``max_pair_hours`` over 23, a pair spans all of a 23-hour spring-forward day just
+    before the range."""
     scan = None if days is None else (days[0] - timedelta(days=1), days[1] + timedelta(days=1))
     window_us = micros(timedelta(seconds=settings.debounce_seconds))
-    keep = (
-        ""
-        if days is None
-        else f"WHERE d.day BETWEEN DATE '{days[0].isoformat()}' AND DATE '{days[1].isoformat()}'"
+    in_days = (
+        "true" if days is None else f"d.day BETWEEN {sql_date(days[0])} AND {sql_date(days[1])}"
     )
     return f"""(
-WITH {_kept_taps(badges, sites, window_us, scan)},
+WITH {_kept_taps(badges, window_us, scan, scope)},
 {_directed(settings.direction_mode)},
-days AS (
-    SELECT employee_id, day, count(*) AS taps,
-           min(us) FILTER (WHERE dir = 'IN') AS first_in_us,
-           arg_min(local_ts, us) FILTER (WHERE dir = 'IN') AS first_in,
-           max(us) FILTER (WHERE dir = 'OUT') AS last_out_us,
-           arg_max(local_ts, us) FILTER (WHERE dir = 'OUT') AS last_out,
-           arg_min(site_id, us) AS site_id
-    FROM directed
-    GROUP BY employee_id, day
-),
-{_pairs(settings)}
-SELECT d.employee_id, d.day AS date, d.first_in, d.last_out,
+{_days(sites, settings)}
+SELECT d.employee_id, d.day AS date,
+       {_local("d.first_in_us", "fs")} AS first_in,
+       {_local("d.last_out_us", "ls")} AS last_out,
        {_hours_expr(settings.hours_convention)} AS hours_on_site,
        d.taps, d.site_id
-FROM days AS d LEFT JOIN pair_days AS p ON p.employee_id = d.employee_id AND p.day = d.day
-{keep}
+FROM days AS d
+LEFT JOIN {sites} AS fs ON fs.site_id = d.first_in_site
+LEFT JOIN {sites} AS ls ON ls.site_id = d.last_out_site
+WHERE {in_days} AND {in_scope(scope, "d.employee_id", "d.day")}
 )"""
+
+
+# DuckDB memory per badge event a chunk scans: about 200-220 bytes measured at the peak
+# (bench/presence.py, bench/README.md); 300 leaves room for the margin days, which the
+# estimate below does not count, and for busier days than the month's mean. A chunk that
+# fits the memory limit never spills (spilling cost a third more CPU).
+BYTES_PER_EVENT = 300
+# Each chunk also scans a day either side (pairs over midnight): a week or more keeps that
+# margin small.
+MIN_CHUNK_DAYS = 7
+
+
+def day_chunks(
+    days: tuple[date, date], events_per_month: Mapping[str, int], max_events: int
+) -> list[tuple[date, date]]:
+    """Consecutive ranges covering ``days``, each with about ``max_events`` badge events or
+    fewer (a month's events taken as spread evenly over its days), but at least
+    ``MIN_CHUNK_DAYS`` long. Querying the chunks one by one keeps memory flat whatever the
+    range; their results are exactly the range's, since each scans its own margin."""
+    chunks: list[tuple[date, date]] = []
+    first, load = days[0], 0.0
+    for day in days_between(days[0], days[1]):
+        per_day = events_per_month.get(f"{day:%Y-%m}", 0) / monthrange(day.year, day.month)[1]
+        if load + per_day > max_events and (day - first).days >= MIN_CHUNK_DAYS:
+            chunks.append((first, day - timedelta(days=1)))
+            first, load = day, 0.0
+        load += per_day
+    chunks.append((first, days[1]))
+    return chunks

@@ -46,14 +46,7 @@ def _root(
 
 def _register() -> None:
     # Imported here so each command group lives in its own module.
-    import importlib
-
-    for name in ("imports", "db", "demo"):
-        try:
-            importlib.import_module(f"dutystation.cli.{name}")
-        except ModuleNotFoundError as exc:  # pragma: no cover - only while a group is unbuilt
-            if exc.name != f"dutystation.cli.{name}":
-                raise
+    from dutystation.cli import db, demo, imports, reports  # noqa: F401
 
 
 def main() -> None:

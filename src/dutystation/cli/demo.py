@@ -81,6 +81,12 @@ def demo(
     finally:
         progress.finish()
     _print_result(result, time.perf_counter() - started)
+    if not quiet:
+        # The demo ends the way a leader's week starts: the memo's metric, who has not
+        # returned, and the HTML briefing.
+        from dutystation.cli.reports import print_demo_reports
+
+        print_demo_reports(settings, console)
 
 
 def _print_result(result: DemoResult, seconds: float) -> None:
@@ -111,7 +117,7 @@ def _print_result(result: DemoResult, seconds: float) -> None:
         Text(
             f"{gen.employees:,} employees, {gen.offices} offices; generated in "
             f"{result.generate_seconds:.1f} s, {seconds:.1f} s in all. Files: {gen.out_dir} "
-            "(agreements.toml and exemption-requests.csv are not imported yet)."
+            "(the evaluator reads agreements.toml and exemption-requests.csv from the data dir)."
         )
     )
     sys.stdout.flush()

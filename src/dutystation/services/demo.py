@@ -105,4 +105,8 @@ def run_demo(
         started = time.perf_counter()
         summary = run_import(runtime, kind, [path], options, progress)
         result.imports.append(DemoImport(kind, path, summary, time.perf_counter() - started))
+    # Agreements and exemption requests have no importer until the workflow keeps them;
+    # the evaluator reads them from the data dir's default files (docs/configuration.md).
+    shutil.copyfile(out / "agreements.toml", settings.data_dir / "agreements.toml")
+    shutil.copyfile(out / "exemption-requests.csv", settings.data_dir / "exemptions.csv")
     return result

@@ -13,7 +13,7 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from sqlalchemy import select
+from sqlalchemy import String, cast, select
 from sqlalchemy.orm import Session
 
 from dutystation.domain.org import ancestor_chains
@@ -50,15 +50,17 @@ def org_unit_chains(session: Session) -> dict[str, tuple[str, ...]]:
 
 
 def assignment_intervals(session: Session) -> Any:
-    """Every assignment version of every employee (``INTERVALS_SCHEMA``), ordered by
-    employee and start. Separated employees are included: their past versions are real."""
+    """Every assignment version of every employee (``INTERVALS_SCHEMA``), in no particular
+    order. Separated employees are included: their past versions are real."""
     a = EmployeeAssignment
-    rows = session.execute(
+    # Core, not ORM entities, and dates read as ISO text then parsed by Arrow: per-row
+    # object work in SQLAlchemy was three quarters of the time at 250,000 employees.
+    query = (
         select(
             Employee.employee_id,
             Employee.name,
-            a.effective_from,
-            a.effective_to,
+            cast(a.effective_from, String),
+            cast(a.effective_to, String),
             OrgUnit.code,
             Office.site_id,
             a.arrangement,
@@ -69,14 +71,17 @@ def assignment_intervals(session: Session) -> Any:
         .join(Employee, Employee.id == a.employee_pk)
         .join(OrgUnit, OrgUnit.id == a.org_unit_id)
         .outerjoin(Office, Office.id == a.duty_station_id)
-        .order_by(Employee.employee_id, a.effective_from)
-    ).all()
+    )
+    rows = session.connection().execute(query).all()
     plain = INTERVALS_SCHEMA.remove(INTERVALS_SCHEMA.get_field_index("org_path"))
     columns = list(zip(*rows, strict=True)) if rows else [() for _ in plain]
-    table = pa.Table.from_arrays(
-        [pa.array(col, type=f.type) for col, f in zip(columns, plain, strict=True)],
-        schema=plain,
-    )
+    arrays = []
+    for values, f in zip(columns, plain, strict=True):
+        if f.type == pa.date32():
+            arrays.append(pa.array(values, pa.string()).cast(pa.date32()))
+        else:
+            arrays.append(pa.array(values, type=f.type))
+    table = pa.Table.from_arrays(arrays, schema=plain)
     # One chain per unit, gathered by index: no list built per employee in Python.
     chains = org_unit_chains(session)
     codes = sorted(chains)

@@ -1,0 +1,199 @@
+"""Use case: evaluate every employee for every day, ISO week or pay period of a range.
+
+``evaluate`` reads the roster history, the directives, exemptions, requests and
+agreements, and runs the evaluation in DuckDB over the event store
+(``analytics/evaluation.py``). ``EvaluationResult.employee_periods`` has one row per
+employee and period, with these columns:
+
+- ``employee_id``, ``name``.
+- ``period_kind`` (``day``, ``week``, ``pay_period``), ``period_label`` (``2025-02-11``,
+  ``2025-W07``, ``2025-PP05``), ``period_start``, ``period_end``: a period that straddles
+  the requested range keeps only its days inside it (its start or end is clipped), and is
+  judged on those days.
+- As of the employee's last assigned day in the period: ``org_unit``, ``component`` (the
+  unit at depth 2 of the path, department > component; the department for its own staff),
+  ``org_path`` (``DEA/DEA-ECA/DEA-ECA-IR``), ``duty_station`` (site id, or null),
+  ``arrangement``, ``telework_eligible``, ``bargaining_unit``.
+- ``directive_ref``: ``id@version`` of the directive binding the period's last day, or of
+  the one naming the unit as not bound; null when none applies.
+- Hours of every assigned day of the period (T&A is the record of hours worked):
+  ``hours_required`` (scheduled - leave - holidays, never below 0 on a day),
+  ``hours_on_site`` (on-site hours that count: at the duty station of that day, or at any
+  agency office when the directive's ``counts_at`` is ``any_agency_office``),
+  ``hours_field_travel`` (counted as at the duty station), ``hours_off_site``
+  (``hours_telework`` + ``hours_remote`` + on-site hours at an office that does not
+  count), ``hours_leave``, ``hours_holiday``, and ``hours_other_office`` (on-site hours
+  at an office other than the duty station, whichever way they count).
+- ``days_present_badge``: days with a badge tap (any office); ``days_on_site_ta``: days
+  with T&A on-site hours (any office): the two records of presence side by side.
+- ``status`` (a ``domain.status.Status`` value) and ``reason``: what
+  ``domain.status.decide_status`` says for the period (docs/directives.md, "Status"). The
+  status's measurement uses only the days the rules keep (in force, not covered by an
+  exemption, from the full-compliance date on), so its figures can differ from the
+  period's hour columns.
+- ``duty_station_test_failed``: pay-period rows of teleworkers (arrangement on the last
+  day) for pay periods wholly inside the range: fewer days with T&A on-site hours at the
+  duty station than the directive's ``duty_station_test.min_days_per_pay_period`` (2 when
+  it sets none, 5 CFR 531.605(d)); the official worksite (and locality pay) should then
+  change. Null on every other row.
+
+An employee has no row for a period in which they were never assigned (hired later,
+separated before). Rows come in no particular order.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from datetime import date
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from dutystation.analytics.bindings import bindings_table, boundaries, directives_table
+from dutystation.analytics.calendar_table import calendar_days, schedule_hours
+from dutystation.analytics.engine import connect
+from dutystation.analytics.evaluation import PERIOD_KINDS, EvaluationTables, evaluate_sql
+from dutystation.analytics.event_sources import event_sources
+from dutystation.analytics.input_tables import (
+    agreements_table,
+    exemptions_table,
+    org_table,
+    requests_table,
+)
+from dutystation.bootstrap import Runtime
+from dutystation.domain.directive import Directive
+from dutystation.domain.inputs import EvaluationInputs
+from dutystation.errors import ConfigError, DutystationError, NotFound
+from dutystation.evaluation_inputs import load_agreements, load_exemptions
+from dutystation.policy_files import load_directives
+from dutystation.store.history import assignment_intervals, org_unit_chains
+from dutystation.store.repositories import org_subtree
+
+_CHECKOUT_POLICIES = Path(__file__).resolve().parents[3] / "policies"
+MAX_DAYS = 3 * 366  # a longer range is almost certainly a typo in a year
+
+
+class NoEvidence(DutystationError):
+    """The range holds no T&A hours and no badge events (or nobody is assigned in it)."""
+
+
+@dataclass(frozen=True)
+class EvaluationRequest:
+    start: date  # first day, included
+    end: date  # last day, included
+    org_unit: str | None = None  # only this unit and the units below it
+    periods: tuple[str, ...] = ("week", "pay_period")  # any of "day", "week", "pay_period"
+
+
+@dataclass
+class EvaluationResult:
+    employee_periods: Any  # pa.Table: the module docstring lists its columns
+    directives: list[Directive]
+    as_of: date  # the last day evaluated: everything is read as of each day up to it
+
+
+def policies_dir(runtime: Runtime) -> Path:
+    """``settings.policies_dir`` when set, else the example policies shipped with
+    dutystation (inside the package when installed, else the checkout's ``policies/``)."""
+    configured = runtime.settings.policies_dir
+    if configured:
+        return Path(configured)
+    packaged = Path(str(resources.files("dutystation") / "policies"))
+    return packaged if packaged.is_dir() else _CHECKOUT_POLICIES
+
+
+def load_inputs(runtime: Runtime) -> EvaluationInputs:
+    """Exemptions, requests and agreements from the files the settings name, if any."""
+    exemptions_file = runtime.settings.resolved_exemptions_file
+    agreements_file = runtime.settings.resolved_agreements_file
+    approved, requests = load_exemptions(Path(exemptions_file)) if exemptions_file else ([], [])
+    agreements = load_agreements(Path(agreements_file)) if agreements_file else []
+    return EvaluationInputs(tuple(approved), tuple(requests), tuple(agreements))
+
+
+def _check(request: EvaluationRequest) -> None:
+    if request.end < request.start:
+        raise ConfigError(
+            f"the period ends ({request.end.isoformat()}) before it starts "
+            f"({request.start.isoformat()})"
+        )
+    if (request.end - request.start).days + 1 > MAX_DAYS:
+        raise ConfigError(f"the period is longer than {MAX_DAYS} days; evaluate it in parts")
+    wrong = [p for p in request.periods if p not in PERIOD_KINDS]
+    if wrong or not request.periods:
+        raise ConfigError(
+            f"period kinds must be some of {', '.join(PERIOD_KINDS)} (got {', '.join(wrong)})"
+        )
+
+
+def evaluate(
+    runtime: Runtime,
+    request: EvaluationRequest,
+    *,
+    inputs: EvaluationInputs | None = None,
+    directives: list[Directive] | None = None,
+) -> EvaluationResult:
+    """Evaluate ``request``. ``inputs`` and ``directives`` default to what the settings
+    name (``load_inputs``, ``policies_dir``); tests pass their own.
+
+    Raises ``NotFound`` for an unknown org unit, ``NoEvidence`` when the range holds no
+    T&A hours or badge events, ``ConfigError`` for a bad request or policy file."""
+    _check(request)
+    start, end = request.start, request.end
+    with Session(runtime.engine) as session:
+        chains = org_unit_chains(session)
+        selected = None
+        if request.org_unit is not None:
+            try:
+                selected = org_subtree(session, request.org_unit)
+            except NotFound:
+                raise NotFound(f"org unit {request.org_unit!r} does not exist") from None
+        intervals = assignment_intervals(session)
+    sources = event_sources(runtime.events, start, end)
+    nothing = f"no T&A hours or badge events between {start.isoformat()} and {end.isoformat()}"
+    if sources.timecard_files == 0 and sources.badge_files == 0:
+        raise NoEvidence(nothing)
+    if directives is None:
+        # Scopes are checked against the org units once some are imported (as the policy
+        # commands do): before that, every code would be "unknown".
+        known = set(chains) or None
+        directives = load_directives(policies_dir(runtime), known_org_units=known)
+    inputs = inputs if inputs is not None else load_inputs(runtime)
+    tables = EvaluationTables(
+        intervals=intervals,
+        org_units=org_table(chains),
+        calendar=calendar_days(start, end, boundaries(directives)),
+        schedule_hours=schedule_hours(start, end),
+        bindings=bindings_table(directives, chains, start, end),
+        directives=directives_table(directives),
+        exemptions=exemptions_table(inputs.exemptions),
+        requests=requests_table(inputs.requests),
+        agreements=agreements_table(inputs.agreements),
+        selected_units=selected,
+    )
+    runtime.settings.tmp_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="evaluation-", dir=runtime.settings.tmp_dir) as scratch:
+        con = connect(runtime.settings, database=Path(scratch) / "evaluation.duckdb")
+        try:
+            outcome = evaluate_sql(
+                con,
+                tables,
+                timecards=sources.timecards,
+                badges=sources.badges,
+                start=start,
+                end=end,
+                kinds=[k for k in PERIOD_KINDS if k in request.periods],
+            )
+        finally:
+            con.close()
+    scope = f" for org unit {request.org_unit}" if request.org_unit else ""
+    if outcome.employees == 0:
+        raise NoEvidence(
+            f"nobody is assigned{scope} between {start.isoformat()} and {end.isoformat()}"
+        )
+    if not outcome.has_evidence:
+        raise NoEvidence(nothing + scope)
+    return EvaluationResult(outcome.employee_periods, list(directives), end)

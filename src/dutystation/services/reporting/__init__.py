@@ -1,0 +1,174 @@
+"""Use case: the reports leaders read (DESIGN.md §1), built as format-independent
+``reports.model.Report`` objects that the CLI, the API and the web render.
+
+``build_report(runtime, ReportRequest(kind, ...))`` resolves the period (cut to the days
+with evidence), checks the org unit, runs the evaluation or the badge queries it needs and
+hands their Arrow tables to the report's builder (one module per area; each aggregates
+with DuckDB, never a Python loop over employees or days). docs/reports.md describes every
+report, its columns and the formats."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from dutystation.bootstrap import Runtime
+from dutystation.errors import ConfigError
+from dutystation.reports.model import Report, Section
+from dutystation.services import presence as badges_service
+from dutystation.services.reporting import badges, hours, plan, returns, workforce
+from dutystation.services.reporting.inputs import (
+    ReportRequest,
+    Setting,
+    context_for,
+    evaluate_periods,
+    evidence_range,
+    load_setting,
+    not_returned_scope,
+    offices_table,
+    period_for,
+    presence_settings_for,
+)
+
+__all__ = [
+    "KINDS",
+    "ReportRequest",
+    "briefing",
+    "build_report",
+    "evidence_range",
+    "leader_reports",
+]
+
+
+def _onsite_share(runtime: Runtime, request: ReportRequest, setting: Setting) -> Report:
+    period = period_for(request, setting)
+    table = evaluate_periods(runtime, request, setting, period, ("week",))
+    return hours.onsite_share(table, context_for(request, setting, period))
+
+
+def _workforce(runtime: Runtime, request: ReportRequest, setting: Setting) -> Report:
+    period = period_for(request, setting)
+    table = evaluate_periods(runtime, request, setting, period, ("week",))
+    return workforce.workforce(table, context_for(request, setting, period))
+
+
+def _compliance_plan(runtime: Runtime, request: ReportRequest, setting: Setting) -> Report:
+    period = period_for(request, setting)
+    table = evaluate_periods(runtime, request, setting, period, ("week",))
+    context = context_for(request, setting, period)
+    return plan.compliance_plan(table, offices_table(runtime), context)
+
+
+def _not_returned(runtime: Runtime, request: ReportRequest, setting: Setting) -> Report:
+    found, period = not_returned_scope(request, setting)
+    table = evaluate_periods(runtime, request, setting, period, ("day",))
+    days = {"days after the deadline": str(request.days)} if request.days else {}
+    return returns.not_returned(table, context_for(request, setting, period, **days), found)
+
+
+def _utilisation(runtime: Runtime, request: ReportRequest, setting: Setting) -> Report:
+    period = period_for(request, setting)
+    table = badges_service.utilisation(runtime, period.start, period.end, org_unit=request.org_unit)
+    return badges.utilisation(table, context_for(request, setting, period))
+
+
+def _discrepancies(runtime: Runtime, request: ReportRequest, setting: Setting) -> Report:
+    period = period_for(request, setting)
+    table = badges_service.discrepancies(
+        runtime, period.start, period.end, org_unit=request.org_unit
+    )
+    return badges.discrepancies(table, context_for(request, setting, period))
+
+
+def _presence(runtime: Runtime, request: ReportRequest, setting: Setting) -> Report:
+    period = period_for(request, setting)
+    chosen = presence_settings_for(runtime, request)
+    table = badges_service.daily_presence(
+        runtime, period.start, period.end, org_unit=request.org_unit, settings=chosen
+    )
+    shown = {
+        "hours": str(chosen.hours_convention).replace("_", "-"),
+        "direction": str(chosen.direction_mode),
+    }
+    return badges.presence(table, context_for(request, setting, period, **shown), chosen)
+
+
+def _combined(kind: str, title: str, subtitle: str, parts: Sequence[Report]) -> Report:
+    """One report holding the sections of ``parts`` (keys prefixed by their report)."""
+    sections = tuple(
+        Section(f"{r.kind}-{s.key}", s.title, s.columns, s.table, s.notes, s.chart, s.emphasis)
+        for r in parts
+        for s in r.sections
+    )
+    notes = tuple(dict.fromkeys(n for r in parts for n in r.notes))
+    first = parts[0]
+    return Report(
+        kind=kind,
+        title=title,
+        subtitle=subtitle,
+        period_start=min(r.period_start for r in parts),
+        period_end=max(r.period_end for r in parts),
+        as_of=max(r.as_of for r in parts),
+        sections=sections,
+        primary=f"{first.kind}-{first.primary}",
+        notes=notes,
+        parameters=first.parameters,
+    )
+
+
+def leader_reports(runtime: Runtime, request: ReportRequest) -> list[Report]:
+    """onsite-share, compliance-plan, not-returned and workforce, from one weekly and one
+    daily evaluation (what ``briefing`` holds; the demo prints some of them)."""
+    setting = load_setting(runtime, request.org_unit)
+    period = period_for(request, setting)
+    weekly = evaluate_periods(runtime, request, setting, period, ("week",))
+    context = context_for(request, setting, period)
+    unset = ReportRequest("not-returned", org_unit=request.org_unit, days=request.days)
+    found, window = not_returned_scope(unset, setting)
+    daily = evaluate_periods(runtime, request, setting, window, ("day",))
+    return [
+        hours.onsite_share(weekly, context),
+        plan.compliance_plan(weekly, offices_table(runtime), context),
+        returns.not_returned(daily, context_for(unset, setting, window), found),
+        workforce.workforce(weekly, context),
+    ]
+
+
+def briefing(parts: Sequence[Report]) -> Report:
+    """The leader reports as one (for one HTML page or workbook)."""
+    return _combined(
+        "briefing",
+        "Return to the duty station: briefing",
+        "Share of hours on site, compliance plan, people not returned, workforce",
+        parts,
+    )
+
+
+def _briefing(runtime: Runtime, request: ReportRequest, setting: Setting) -> Report:
+    return briefing(leader_reports(runtime, request))
+
+
+_BUILDERS: dict[str, Callable[[Runtime, ReportRequest, Setting], Report]] = {
+    "onsite-share": _onsite_share,
+    "not-returned": _not_returned,
+    "workforce": _workforce,
+    "compliance-plan": _compliance_plan,
+    "utilisation": _utilisation,
+    "discrepancies": _discrepancies,
+    "presence": _presence,
+    "briefing": _briefing,
+}
+KINDS = tuple(_BUILDERS)
+
+
+def build_report(runtime: Runtime, request: ReportRequest) -> Report:
+    """The report ``request.kind`` (one of ``KINDS``). Raises ``NotFound`` for an unknown
+    org unit, ``NoEvidence`` when the period holds no evidence, ``ConfigError`` for a bad
+    period or option; each with a one-sentence message."""
+    builder = _BUILDERS.get(request.kind)
+    if builder is None:
+        raise ConfigError(f"no report {request.kind!r}; the reports are {', '.join(KINDS)}")
+    if request.kind != "presence" and (request.hours or request.direction):
+        raise ConfigError("--hours and --direction apply to the presence report only")
+    if request.kind not in ("not-returned", "briefing") and request.days is not None:
+        raise ConfigError("--days applies to the not-returned report only")
+    return builder(runtime, request, load_setting(runtime, request.org_unit))
