@@ -13,12 +13,13 @@ import pytest
 
 from dutystation.bootstrap import Runtime, bootstrap
 from dutystation.domain.inputs import EvaluationInputs
-from dutystation.errors import NotFound
+from dutystation.errors import ConfigError, NotFound
 from dutystation.evaluation_inputs import load_agreements, load_exemptions
 from dutystation.services.demo import run_demo
 from dutystation.services.evaluate import (
     EvaluationRequest,
     NoEvidence,
+    decoded,
     evaluate,
 )
 from dutystation.settings import load_settings
@@ -172,3 +173,22 @@ def test_an_empty_store_has_no_evidence_and_evaluating_it_stores_nothing(tmp_pat
         "quarantine",
         "tmp",
     }
+
+
+def test_daily_periods_for_too_many_employee_days_are_refused_before_any_work(
+    demo: tuple[Runtime, EvaluationInputs], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runtime, inputs = demo
+    monkeypatch.setattr("dutystation.services.evaluate.MAX_DAY_ROWS", 1000)
+    request = EvaluationRequest(date(2025, 3, 3), date(2025, 3, 9), periods=("day",))
+    with pytest.raises(ConfigError, match=r"daily periods for 1,\d{3} employees over this range"):
+        evaluate(runtime, request, inputs=inputs)
+
+
+def test_category_columns_are_dictionary_encoded_and_decode_to_plain_strings(
+    winter: pa.Table,
+) -> None:
+    assert pa.types.is_dictionary(winter.schema.field("status").type)
+    plain = decoded(winter.slice(0, 1000))
+    assert plain.schema.field("status").type == pa.string()
+    assert plain.sort_by("status").num_rows == 1000

@@ -48,7 +48,8 @@ from datetime import date
 
 _HOURS = ("on_own", "on_other", "field", "telework", "remote", "leave")
 # Each T&A row falls in one class: on site at the duty station (0) or elsewhere (1), field
-# and travel (2), telework (3), remote (4), leave (5), holiday (6, read separately).
+# and travel (2), telework (3), remote (4), leave (5), holiday (6: counted through what it
+# adds to the calendar's holiday hours).
 _CLASS = """CASE t.category
             WHEN 'onsite' THEN CASE WHEN t.site_id IS NULL
                 OR coalesce(t.site_id = i.duty_station, false) THEN 0 ELSE 1 END
@@ -94,7 +95,7 @@ _WHOLE_DAY_OFF = "t.cls >= 5 AND t.cal_holiday = 0 AND t.net > 0 AND t.hours >= 
 
 
 def blocks_sql(timecards: str, badges: str, start: date, end: date) -> str:
-    """``CREATE TEMP TABLE blk`` (module docstring) from the two event relations."""
+    """``CREATE TABLE blk`` (module docstring) from the two event relations."""
     window = f"BETWEEN {_day(start)} AND {_day(end)}"
     hour_sums = ",\n        ".join(
         f"sum(t.hours) FILTER (WHERE t.cls = {cls}) AS {name}" for cls, name in enumerate(_HOURS)

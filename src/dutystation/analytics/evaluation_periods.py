@@ -4,10 +4,10 @@ The SQL mirrors ``domain.status.decide_status`` rule by rule (``evaluation_statu
 ``tests/unit/test_evaluation_agreement.py`` runs both on random scenarios and requires the
 same status, hours and reason. Relations used besides ``blk`` (stage 1): ``blocks``,
 ``per`` (the periods of one kind, clipped to the range), ``iv``, ``ua`` (org unit x
-arrangement pairs), ``multi`` (employees with several versions), ``org``, ``bnd``
-(bindings), ``dir`` (directives), ``epochs``, ``cal``, ``exday``, ``exe`` (approved
-exemptions), ``req`` (exemption requests), ``agr`` (agreements with terms), ``emp`` and
-``selected_units``.
+arrangement pairs), ``multi`` (employees with several versions), ``special`` (several
+versions or an exemption), ``org``, ``bnd`` (bindings), ``dir`` (directives), ``epochs``,
+``cal``, ``exday``, ``exe`` (approved exemptions), ``req`` (exemption requests), ``agr``
+(agreements with terms) and ``selected_units``.
 
 A period is judged as of its last day: the employee's version on their last assigned day
 in it (the latest version, versions being numbered in time order) gives org unit,
@@ -123,6 +123,8 @@ def period_tables_sql(key: str) -> list[str]:
         coalesce(bn.presumed_compliant, false) AS presumed_compliant,
         replace(coalesce(bn.binding_reason, 'no directive in force on {day} covers this '
             || 'org unit'), '{day}', strftime(p.period_end, '%Y-%m-%d')) AS binding_reason,
+        'presumed compliant by ' || bn.directive_ref || ': ' || bn.binding_reason
+            AS presumed_reason,
         CASE WHEN bn.kind = 'bound' THEN d.effective END AS effective,
         d.expires, d.due_from, coalesce(d.counts_any_office, false) AS counts_any_office,
         d.share_required, d.days_per_week, d.days_per_pay_period, d.requirement_text,
@@ -221,9 +223,9 @@ WITH g AS (
     SELECT r.emp, r.pno, r.judge, r.ua, {hours_cols}, {_pack(_COUNTS)} AS counts
     FROM {_rows(f"{single} AND {plain}", versions=False, covered=False)}
     UNION ALL
-    SELECT r.emp, r.pno, r.judge, any_value(r.ua), {hours_sums}, sum({_pack(_COUNTS)})
+    SELECT r.emp, r.pno, r.judge, r.ua, {hours_sums}, sum({_pack(_COUNTS)})
     FROM {_rows(f"NOT ({single} AND {plain})", versions=True, covered=True)}
-    GROUP BY r.emp, r.pno, r.judge
+    GROUP BY r.emp, r.pno, r.judge, r.ua
 ),
 m AS (
     SELECT g.* EXCLUDE (counts), {_unpack("g.counts", _COUNTS)},
@@ -266,7 +268,7 @@ w AS (
 SELECT
     w.employee_id, w.name, CAST('{kind}' AS period_kind_t) AS period_kind,
     w.period_label_e AS period_label, w.period_start, w.period_end,
-    w.org_unit_e AS org_unit, o.component_e AS component, o.org_path_e AS org_path,
+    w.org_unit_e AS org_unit, o.component_e AS component, o.org_path,
     w.duty_station_e AS duty_station, w.arrangement_e AS arrangement,
     w.telework_eligible, w.bargaining_unit_e AS bargaining_unit,
     w.directive_ref_e AS directive_ref,

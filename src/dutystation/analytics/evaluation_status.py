@@ -6,7 +6,8 @@ compares them character for character). Number formats: ``printf('%g')`` is Pyth
 ``:g`` and ``printf('%.1f%%', x * 100)`` its ``:.1%``.
 
 Columns the fragments read (on the relation aliased ``w``): the binding (``binding_kind``,
-``directive_ref``, ``presumed_compliant``, ``binding_reason``, ``requirement_text``,
+``directive_ref``, ``presumed_compliant``, ``binding_reason``, ``presumed_reason``,
+``requirement_text``,
 ``due_from``, requirement columns ``share_required``, ``days_per_week``,
 ``days_per_pay_period``), the agreement's (same names prefixed ``a_``, ``agreement``,
 ``terms_text``), ``period_days``, ``covered``, ``due_days``, ``used_text``,
@@ -75,11 +76,12 @@ STATUS = """CASE
     END"""
 
 # The texts are built only in the branch that uses them (CASE evaluates a branch on its
-# own rows): most rows are presumed compliant or not in scope and format no numbers.
+# own rows). Most rows are presumed compliant or not in scope: their reasons are the same
+# for everyone of an (org unit, arrangement) and period, made once per such pair
+# (``presumed_reason``, ``binding_reason``), never per row.
 REASON = f"""CASE
         WHEN w.binding_kind <> 'bound' OR w.directive_ref IS NULL THEN w.binding_reason
-        WHEN w.presumed_compliant
-            THEN 'presumed compliant by ' || w.directive_ref || ': ' || w.binding_reason
+        WHEN w.presumed_compliant THEN w.presumed_reason
         WHEN w.covered > 0 AND w.n_workdays_j = 0
             THEN w.used_text || ' under ' || w.directive_ref
         WHEN w.kept_met

@@ -39,6 +39,14 @@ employee and period, with these columns:
 
 An employee has no row for a period in which they were never assigned (hired later,
 separated before). Rows come in no particular order.
+
+Text columns with few distinct values (``period_kind``, ``period_label``, ``org_unit``,
+``component``, ``duty_station``, ``arrangement``, ``bargaining_unit``, ``directive_ref``,
+``status``, ``reason``) are dictionary encoded: at 250,000 employees x 26 weeks that
+saves 1.2 GB. Comparisons, ``filter``, ``group_by``, DuckDB, pandas (categoricals) and
+the CSV and Parquet writers take them as they are; pyarrow's ``sort_by`` and string
+kernels (``match_substring``...) do not: use DuckDB, or ``decoded(table)`` first.
+``employee_id``, ``name`` and ``org_path`` are plain strings.
 """
 
 from __future__ import annotations
@@ -50,6 +58,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.compute as pc
 from sqlalchemy.orm import Session
 
 from dutystation.analytics.bindings import bindings_table, boundaries, directives_table
@@ -74,6 +84,9 @@ from dutystation.store.repositories import org_subtree
 
 _CHECKOUT_POLICIES = Path(__file__).resolve().parents[3] / "policies"
 MAX_DAYS = 3 * 366  # a longer range is almost certainly a typo in a year
+# Daily periods make a row per employee-day; beyond this many the result (about 140 bytes
+# a row) would not fit a workstation's memory.
+MAX_DAY_ROWS = 20_000_000
 
 
 class NoEvidence(DutystationError):
@@ -93,6 +106,15 @@ class EvaluationResult:
     employee_periods: Any  # pa.Table: the module docstring lists its columns
     directives: list[Directive]
     as_of: date  # the last day evaluated: everything is read as of each day up to it
+
+
+def decoded(table: Any) -> Any:
+    """``table`` with its dictionary-encoded columns as plain strings (costs memory)."""
+    fields = [
+        pa.field(f.name, f.type.value_type) if pa.types.is_dictionary(f.type) else f
+        for f in table.schema
+    ]
+    return table.cast(pa.schema(fields))
 
 
 def policies_dir(runtime: Runtime) -> Path:
@@ -129,6 +151,25 @@ def _check(request: EvaluationRequest) -> None:
         )
 
 
+def _check_daily_rows(request: EvaluationRequest, intervals: Any, units: list[str] | None) -> None:
+    if "day" not in request.periods:
+        return
+    start, end = pa.scalar(request.start), pa.scalar(request.end)
+    overlapping = pc.and_(
+        pc.less_equal(intervals["effective_from"], end),
+        pc.fill_null(pc.greater(intervals["effective_to"], start), True),
+    )
+    if units is not None:
+        overlapping = pc.and_(overlapping, pc.is_in(intervals["org_unit"], pa.array(units)))
+    employees = pc.count_distinct(intervals.filter(overlapping)["employee_id"]).as_py()
+    rows = employees * ((request.end - request.start).days + 1)
+    if rows > MAX_DAY_ROWS:
+        raise ConfigError(
+            f"daily periods for {employees:,} employees over this range would be {rows:,} "
+            "rows; ask for a shorter range or one org unit"
+        )
+
+
 def evaluate(
     runtime: Runtime,
     request: EvaluationRequest,
@@ -152,6 +193,7 @@ def evaluate(
             except NotFound:
                 raise NotFound(f"org unit {request.org_unit!r} does not exist") from None
         intervals = assignment_intervals(session)
+    _check_daily_rows(request, intervals, selected)
     sources = event_sources(runtime.events, start, end)
     nothing = f"no T&A hours or badge events between {start.isoformat()} and {end.isoformat()}"
     if sources.timecard_files == 0 and sources.badge_files == 0:
