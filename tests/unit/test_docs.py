@@ -30,7 +30,7 @@ def test_every_import_field_is_documented_in_its_section(kind: ImportKind) -> No
 
 
 def test_every_rejection_reason_code_is_documented() -> None:
-    from dutystation.domain.org import REASONS as record_reasons
+    from dutystation.domain.values import REASONS as record_reasons
     from dutystation.ingest.quarantine import REASONS as event_reasons
 
     text = (DOCS / "importing.md").read_text()

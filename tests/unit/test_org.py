@@ -9,18 +9,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dutystation.domain.org import (
-    REASONS,
     OfficeRow,
     OrgUnitRow,
-    Rejection,
-    RowError,
     ancestor_chains,
     deduplicate,
     find_cycle,
-    parse_id,
     validate_office_row,
     validate_org_unit_row,
 )
+from dutystation.domain.values import REASONS, Rejection, RowError, parse_id
 from dutystation.domain.vocabulary import OrgUnitKind
 
 

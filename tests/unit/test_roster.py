@@ -11,23 +11,25 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dutystation.domain.org import Rejection
 from dutystation.domain.roster import (
-    AssignmentValues,
     BadgeSpan,
     BlastRadius,
     EmployeeState,
-    HomeLocation,
-    RosterRow,
     RosterState,
     Version,
     apply_change,
     apply_roster,
-    badge_conflicts,
     blast_radius,
+)
+from dutystation.domain.roster_rows import (
+    AssignmentValues,
+    HomeLocation,
+    RosterRow,
+    badge_conflicts,
     unknown_supervisors,
     validate_roster_row,
 )
+from dutystation.domain.values import Rejection
 from dutystation.domain.vocabulary import Arrangement, ScheduleKind
 
 JAN = date(2025, 1, 6)

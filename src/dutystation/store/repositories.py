@@ -18,7 +18,7 @@ from sqlalchemy import ColumnElement, Select, and_, func, literal, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from dutystation.domain.org import ancestor_chains
-from dutystation.domain.roster import AssignmentValues
+from dutystation.domain.roster_rows import AssignmentValues
 from dutystation.domain.vocabulary import Arrangement, ScheduleKind
 from dutystation.errors import NotFound, StoreError
 from dutystation.ingest.reference import (

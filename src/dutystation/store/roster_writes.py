@@ -13,15 +13,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Select, bindparam, select, update
 
-from dutystation.domain.roster import (
-    AssignmentValues,
-    BadgeSpan,
-    EmployeeState,
-    HomeLocation,
-    HomeVersion,
-    RosterState,
-    Version,
-)
+from dutystation.domain.roster import BadgeSpan, EmployeeState, HomeVersion, RosterState, Version
+from dutystation.domain.roster_rows import AssignmentValues, HomeLocation
 from dutystation.domain.vocabulary import Arrangement, ScheduleKind
 from dutystation.store.bulk import delete_ids, insert_rows
 from dutystation.store.org_writes import office_keys, org_unit_keys

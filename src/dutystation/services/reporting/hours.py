@@ -16,6 +16,8 @@ import pyarrow as pa
 from dutystation.reports import charts
 from dutystation.reports.model import Column, ColumnKind, Report
 from dutystation.services.reporting.tables import (
+    TOTAL,
+    UNIT,
     ReportContext,
     group_depth,
     group_sql,
@@ -23,25 +25,12 @@ from dutystation.services.reporting.tables import (
     query,
     root_label,
     section,
+    unit_name,
     within,
 )
 
 _K = ColumnKind
-UNIT = Column(
-    "org_unit",
-    "Org unit",
-    short="Unit",
-    priority=0,
-    description="Org unit code; the total row carries the report's root unit",
-)
-NAME = Column("name", "Name", priority=4, wrap=True, description="Org unit name")
-TOTAL = Column(
-    "is_total",
-    "Total row",
-    _K.BOOLEAN,
-    priority=9,
-    description="true on the row that sums every unit above it",
-)
+NAME = unit_name(4)
 EMPLOYEES = Column(
     "employees",
     "Employees",

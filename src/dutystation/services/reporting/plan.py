@@ -27,26 +27,22 @@ from dutystation.reports import charts
 from dutystation.reports.model import Column, ColumnKind, Report
 from dutystation.services.reporting.plan_sql import FIT_WEEKS, plan_sql, weeks_sql
 from dutystation.services.reporting.tables import (
+    TOTAL,
+    UNIT,
     ReportContext,
     group_depth,
     names_column,
     query,
     root_label,
     section,
+    unit_name,
     within,
 )
 
 _K = ColumnKind
 
 
-UNIT = Column(
-    "org_unit",
-    "Org unit",
-    short="Unit",
-    priority=0,
-    description="Org unit code; the total row carries the report's root unit",
-)
-NAME = Column("name", "Name", priority=6, wrap=True, description="Org unit name")
+NAME = unit_name(6)
 BOUND = Column(
     "bound",
     "In scope",
@@ -95,13 +91,6 @@ LIMITS = Column(
     wrap=True,
     description="What prevents or slows full compliance: seats, the trend, pending requests, "
     "people with no office",
-)
-TOTAL = Column(
-    "is_total",
-    "Total row",
-    _K.BOOLEAN,
-    priority=9,
-    description="true on the row that sums every unit above it",
 )
 WEEK_COLUMNS = [
     UNIT,

@@ -20,7 +20,29 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from dutystation.domain.directive import Directive, ExemptionCategory
-from dutystation.reports.model import Chart, Column, Section
+from dutystation.reports.model import Chart, Column, ColumnKind, Section
+
+# Columns every per-org-unit section starts and ends with.
+UNIT = Column(
+    "org_unit",
+    "Org unit",
+    short="Unit",
+    priority=0,
+    description="Org unit code; the total row carries the report's root unit",
+)
+TOTAL = Column(
+    "is_total",
+    "Total row",
+    ColumnKind.BOOLEAN,
+    priority=9,
+    description="true on the row that sums every unit above it",
+)
+
+
+def unit_name(priority: int) -> Column:
+    """The org unit's name, dropped first or later on a narrow terminal."""
+    return Column("name", "Name", priority=priority, wrap=True, description="Org unit name")
+
 
 CONFIDENTIAL = "confidential category"
 TOTAL_FLAG = "is_total"  # the boolean column of the rows that sum the others

@@ -12,13 +12,13 @@ from dutystation.services.reporting.hours import (
     EMPLOYEES,
     NAME,
     ON_SITE,
-    TOTAL,
-    UNIT,
     WORKED,
     hours_rows,
     with_names,
 )
 from dutystation.services.reporting.tables import (
+    TOTAL,
+    UNIT,
     ReportContext,
     group_depth,
     query,
