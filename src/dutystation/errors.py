@@ -6,7 +6,10 @@ with ``error.exit_code``; the API (later) answers problem+json.
     ├── InputFileError         a whole input file is refused (file, line, column, reason)
     ├── ImportRejected         rows were rejected and the batch was not stored
     ├── ImportHeld             a roster snapshot needs explicit confirmation
-    ├── NotFound               a named thing (org unit, office, employee) does not exist
+    ├── NotFound               a named thing does not exist, or the actor may not see it
+    ├── NoEvidence             a report or evaluation period holds no evidence
+    ├── Forbidden              the actor's roles do not allow the operation at all
+    ├── Conflict               the change contradicts stored state (decided twice, overlap)
     └── StoreError             the database or event store cannot be used
 
 Messages never carry row contents: only file, line, column and a reason code.
@@ -74,7 +77,22 @@ class ImportHeld(DutystationError):
 
 
 class NotFound(DutystationError):
-    pass
+    """Also raised for objects outside the actor's scope: a subject the actor may not see
+    answers exactly like a missing one (RELIABILITY T01)."""
+
+
+class NoEvidence(DutystationError):
+    """The requested period holds no T&A hours or badge events."""
+
+
+class Forbidden(DutystationError):
+    """None of the actor's roles allows the operation, whatever the subject."""
+
+    exit_code = 4
+
+
+class Conflict(DutystationError):
+    """The request contradicts stored state; nothing was changed."""
 
 
 class StoreError(DutystationError):

@@ -13,12 +13,11 @@ import pytest
 
 from dutystation.bootstrap import Runtime, bootstrap
 from dutystation.domain.inputs import EvaluationInputs
-from dutystation.errors import ConfigError, NotFound
+from dutystation.errors import ConfigError, NoEvidence, NotFound
 from dutystation.evaluation_inputs import load_agreements, load_exemptions
 from dutystation.services.demo import run_demo
 from dutystation.services.evaluate import (
     EvaluationRequest,
-    NoEvidence,
     decoded,
     evaluate,
 )

@@ -76,7 +76,7 @@ from dutystation.analytics.input_tables import (
 from dutystation.bootstrap import Runtime
 from dutystation.domain.directive import Directive
 from dutystation.domain.inputs import EvaluationInputs
-from dutystation.errors import ConfigError, DutystationError, NotFound
+from dutystation.errors import ConfigError, NoEvidence, NotFound
 from dutystation.evaluation_inputs import load_agreements, load_exemptions
 from dutystation.policy_files import load_directives
 from dutystation.store.history import assignment_intervals, org_unit_chains
@@ -87,10 +87,6 @@ MAX_DAYS = 3 * 366  # a longer range is almost certainly a typo in a year
 # Daily periods make a row per employee-day; beyond this many the result (about 140 bytes
 # a row) would not fit a workstation's memory.
 MAX_DAY_ROWS = 20_000_000
-
-
-class NoEvidence(DutystationError):
-    """The range holds no T&A hours and no badge events (or nobody is assigned in it)."""
 
 
 @dataclass(frozen=True)

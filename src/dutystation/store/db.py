@@ -119,7 +119,7 @@ def _alembic_config() -> Config:
     return config
 
 
-def migrate(engine: Engine, revision: str = "head") -> None:
+def migrate(engine: Engine, revision: str = "heads") -> None:
     """Bring the schema to ``revision`` (Alembic upgrade; no alembic.ini needed)."""
     config = _alembic_config()
     with write_transaction(engine) as conn:
@@ -132,11 +132,16 @@ def schema_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
-def head_revision() -> str | None:
-    return ScriptDirectory.from_config(_alembic_config()).get_current_head()
+def schema_revisions(engine: Engine) -> frozenset[str]:
+    with engine.connect() as conn:
+        return frozenset(MigrationContext.configure(conn).get_current_heads())
+
+
+def head_revisions() -> frozenset[str]:
+    return frozenset(ScriptDirectory.from_config(_alembic_config()).get_heads())
 
 
 def is_current(engine: Engine) -> bool:
-    """True when the database schema is at the newest migration shipped with this code."""
+    """True when the database schema is at the newest migrations shipped with this code."""
     with translate_errors():
-        return schema_revision(engine) == head_revision()
+        return schema_revisions(engine) == head_revisions()

@@ -196,3 +196,8 @@ class ImportBatch(Base):
     rows_read: Mapped[int]
     rows_stored: Mapped[int]
     rows_rejected: Mapped[int]
+
+
+# Tables of other areas live in their own modules; importing them here puts them on the
+# one metadata that migrations and tests compare against.
+from dutystation.store import schema_audit  # noqa: E402,F401

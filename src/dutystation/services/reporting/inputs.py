@@ -15,13 +15,12 @@ from dutystation.analytics.engine import connect
 from dutystation.bootstrap import Runtime
 from dutystation.domain.directive import Directive
 from dutystation.domain.presence import PresenceSettings
-from dutystation.errors import ConfigError, NotFound
+from dutystation.errors import ConfigError, NoEvidence, NotFound
 from dutystation.events.schemas import EventKind
 from dutystation.policy_files import load_directives
 from dutystation.services import presence as badges_service
 from dutystation.services.evaluate import (
     EvaluationRequest,
-    NoEvidence,
     evaluate,
     policies_dir,
 )

@@ -23,8 +23,7 @@ from datetime import date, timedelta
 
 from dutystation.domain.calendar import IsoWeek, pay_period
 from dutystation.domain.directive import Directive
-from dutystation.errors import ConfigError
-from dutystation.services.evaluate import NoEvidence
+from dutystation.errors import ConfigError, NoEvidence
 
 SINCE_DIRECTIVE = "since-directive"
 _WEEK = re.compile(r"(\d{4})-W(\d{2})")
