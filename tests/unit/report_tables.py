@@ -13,6 +13,7 @@ from dutystation.domain.directive import Directive
 from dutystation.domain.presence import PresenceSettings
 from dutystation.reports.model import Report
 from dutystation.services.reporting.badges import discrepancies, presence, utilisation
+from dutystation.services.reporting.duty_station import duty_station_test
 from dutystation.services.reporting.hours import onsite_share
 from dutystation.services.reporting.plan import compliance_plan
 from dutystation.services.reporting.returns import Window, not_returned
@@ -45,6 +46,7 @@ PERIOD_SCHEMA = pa.schema(
         ("hours_holiday", pa.float64()),
         ("days_present_badge", pa.int64()),
         ("days_on_site_ta", pa.int64()),
+        ("days_at_duty_station", pa.int64()),
         ("status", pa.string()),
         ("reason", pa.string()),
         ("duty_station_test_failed", pa.bool_()),
@@ -102,6 +104,7 @@ def row(
         "hours_holiday": 0.0,
         "days_present_badge": worked_days if badge_days is None else badge_days,
         "days_on_site_ta": worked_days if ta_days is None else ta_days,
+        "days_at_duty_station": worked_days if ta_days is None else ta_days,
         "status": status,
         "reason": reason,
         "duty_station_test_failed": None,
@@ -204,6 +207,13 @@ def every_report(rows: list[dict[str, Any]] | None = None) -> list[Report]:
         unit_names={"DEA": "Medical Dept"},
     )
     data = table(rows)
+    fortnight = row("E1", date(2025, 2, 9), kind="pay_period", on_site=8, off_site=72)
+    fortnight.update(
+        period_label="2025-PP04",
+        period_end=date(2025, 2, 22),
+        days_at_duty_station=1,
+        duty_station_test_failed=True,
+    )
     offices = pa.table({"site_id": ["DC0001"], "name": ["Disability office"], "seats": [1]})
     window = [Window(REF, start, start + timedelta(days=30))]
     return [
@@ -211,6 +221,7 @@ def every_report(rows: list[dict[str, Any]] | None = None) -> list[Report]:
         onsite_share(data, ctx),
         workforce(data, ctx),
         compliance_plan(data, offices, ctx),
+        duty_station_test(table([fortnight]), ctx),
         utilisation(utilisation_table(), ctx),
         discrepancies(discrepancies_table(), ctx),
         presence(presence_table(), ctx, PresenceSettings()),

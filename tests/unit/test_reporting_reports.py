@@ -20,6 +20,7 @@ from report_tables import (
 from dutystation.domain.presence import PresenceSettings
 from dutystation.reports.model import Report
 from dutystation.services.reporting import badges, hours, plan, returns, workforce
+from dutystation.services.reporting.duty_station import duty_station_test
 from dutystation.services.reporting.tables import ReportContext
 
 W = date(2025, 2, 24)  # a Monday after the full-compliance deadline of 2025-02-21
@@ -262,3 +263,41 @@ def test_presence_hours_are_rounded_and_the_conventions_stated() -> None:
     report = badges.presence(presence_table(8.448611111), context(), PresenceSettings())
     assert rows_of(report, "days")[0]["hours_on_site"] == 8.45
     assert "pairs" in report.section("days").notes[0]
+
+
+def _fortnight(employee_id: str, start: date, days_at_station: int, **kw: Any) -> dict[str, Any]:
+    found = row(employee_id, start, kind="pay_period", **kw)
+    found.update(
+        period_label=f"2025-PP{(start - date(2025, 1, 12)).days // 14 + 1:02d}",
+        period_end=start + timedelta(days=13),
+        days_at_duty_station=days_at_station,
+        duty_station_test_failed=days_at_station < 2,
+    )
+    return found
+
+
+def test_duty_station_test_lists_teleworkers_below_two_days_and_flags_recurring_ones() -> None:
+    pps = [date(2025, 2, 9), date(2025, 2, 23), date(2025, 3, 9)]
+    rows = [_fortnight("T1", d, n) for d, n in zip(pps, (0, 1, 3), strict=True)]
+    rows += [_fortnight("T2", d, n) for d, n in zip(pps, (1, 2, 4), strict=True)]
+    rows += [_fortnight("T3", d, 2) for d in pps]
+    rows += [_fortnight("T4", d, 0, unit="DEA-EIS-X") for d in pps]
+    built = duty_station_test(table(rows), context(start=pps[0], end=date(2025, 3, 22)))
+    people = {r["employee_id"]: r for r in rows_of(built, "people")}
+    assert set(people) == {"T1", "T2", "T4"}  # T3 reported twice every pay period
+    assert people["T1"]["failed"] == 2 and people["T1"]["recurring"] is True
+    assert people["T1"]["failed_periods"] == "2025-PP03 2025-PP04"
+    assert people["T2"]["failed"] == 1 and people["T2"]["recurring"] is False
+    assert people["T2"]["fewest_days"] == 1
+    summary = {r["component"]: r for r in rows_of(built, "summary")}
+    assert summary["DEA-EMA"]["teleworkers"] == 3
+    assert summary["DEA-EMA"]["failed_any"] == 2
+    assert summary["DEA-EMA"]["failed_recurring"] == 1
+    assert summary["DEA-EIS"]["share_failed_recurring"] == 1.0
+
+
+def test_duty_station_test_ignores_rows_the_evaluation_did_not_judge() -> None:
+    cut = _fortnight("T1", date(2025, 2, 9), 0)
+    cut["duty_station_test_failed"] = None  # a pay period cut by the report's period
+    built = duty_station_test(table([cut]), context(start=date(2025, 2, 9)))
+    assert rows_of(built, "people") == [] and rows_of(built, "summary") == []

@@ -280,6 +280,7 @@ SELECT
     w.holiday AS hours_holiday,
     CAST(w.n_badge AS INTEGER) AS days_present_badge,
     CAST(w.n_on_site_ta AS INTEGER) AS days_on_site_ta,
+    CAST(w.n_at_duty_station AS INTEGER) AS days_at_duty_station,
     CAST({STATUS} AS status_t) AS status,
     {REASON} AS reason,
     CASE WHEN '{kind}' = 'pay_period' AND w.arrangement = 'telework' AND w.whole_period

@@ -27,6 +27,7 @@ class ReportKind(StrEnum):
     NOT_RETURNED = "not-returned"
     WORKFORCE = "workforce"
     COMPLIANCE_PLAN = "compliance-plan"
+    DUTY_STATION_TEST = "duty-station-test"
     UTILISATION = "utilisation"
     DISCREPANCIES = "discrepancies"
     PRESENCE = "presence"
@@ -53,7 +54,8 @@ _KIND_HELP = (
     "not-returned: per component, everyone in scope with no day on site within --days of "
     "the deadline. workforce: entirely on site / telework eligible / remote. "
     "compliance-plan: compliance now, trend, expected full-compliance date, limits (seats). "
-    "utilisation: occupancy against seats per office. discrepancies: T&A against badges. "
+    "duty-station-test: teleworkers with fewer than two days a pay period at their duty "
+    "station. utilisation: occupancy against seats per office. discrepancies: T&A against badges. "
     "presence: per employee and day from badges. briefing: the four leader reports in one."
 )
 

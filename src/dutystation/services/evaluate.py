@@ -25,7 +25,9 @@ employee and period, with these columns:
   count), ``hours_leave``, ``hours_holiday``, and ``hours_other_office`` (on-site hours
   at an office other than the duty station, whichever way they count).
 - ``days_present_badge``: days with a badge tap (any office); ``days_on_site_ta``: days
-  with T&A on-site hours (any office): the two records of presence side by side.
+  with T&A on-site hours (any office): the two records of presence side by side;
+  ``days_at_duty_station``: days with T&A on-site hours at that day's duty station (what
+  the duty-station test counts).
 - ``status`` (a ``domain.status.Status`` value) and ``reason``: what
   ``domain.status.decide_status`` says for the period (docs/directives.md, "Status"). The
   status's measurement uses only the days the rules keep (in force, not covered by an

@@ -15,7 +15,14 @@ from dutystation.bootstrap import Runtime
 from dutystation.errors import ConfigError
 from dutystation.reports.model import Report, Section
 from dutystation.services import presence as badges_service
-from dutystation.services.reporting import badges, hours, plan, returns, workforce
+from dutystation.services.reporting import (
+    badges,
+    duty_station,
+    hours,
+    plan,
+    returns,
+    workforce,
+)
 from dutystation.services.reporting.inputs import (
     ReportRequest,
     Setting,
@@ -63,6 +70,12 @@ def _not_returned(runtime: Runtime, request: ReportRequest, setting: Setting) ->
     table = evaluate_periods(runtime, request, setting, period, ("day",))
     days = {"days after the deadline": str(request.days)} if request.days else {}
     return returns.not_returned(table, context_for(request, setting, period, **days), found)
+
+
+def _duty_station_test(runtime: Runtime, request: ReportRequest, setting: Setting) -> Report:
+    period = period_for(request, setting)
+    table = evaluate_periods(runtime, request, setting, period, ("pay_period",))
+    return duty_station.duty_station_test(table, context_for(request, setting, period))
 
 
 def _utilisation(runtime: Runtime, request: ReportRequest, setting: Setting) -> Report:
@@ -152,6 +165,7 @@ _BUILDERS: dict[str, Callable[[Runtime, ReportRequest, Setting], Report]] = {
     "not-returned": _not_returned,
     "workforce": _workforce,
     "compliance-plan": _compliance_plan,
+    "duty-station-test": _duty_station_test,
     "utilisation": _utilisation,
     "discrepancies": _discrepancies,
     "presence": _presence,
