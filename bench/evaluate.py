@@ -212,7 +212,7 @@ def main() -> None:
     parser.add_argument("--weeks", type=int, default=26)
     parser.add_argument("--small", action="store_true", help="20,000 employees x 8 weeks")
     parser.add_argument(
-        "--memory-limit", default="1500MB", help="DuckDB memory_limit of the product's steps"
+        "--memory-limit", default="3GB", help="DuckDB memory_limit of the product's steps"
     )
     parser.add_argument(
         "--baseline-memory-limit",

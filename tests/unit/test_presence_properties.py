@@ -121,9 +121,12 @@ def test_well_formed_alternation_pairs_sum_its_pairs(minutes: list[int]) -> None
         (moments[i + 1] - moments[i]).total_seconds() / 3600 for i in range(0, len(moments), 2)
     )
     day = START.date()
-    reader = PresenceSettings(debounce_seconds=0, max_pair_hours=24)
+    reader = PresenceSettings(HoursConvention.PAIRS, debounce_seconds=0, max_pair_hours=24)
     alternating = PresenceSettings(
-        direction_mode=DirectionMode.ALTERNATING, debounce_seconds=0, max_pair_hours=24
+        HoursConvention.PAIRS,
+        direction_mode=DirectionMode.ALTERNATING,
+        debounce_seconds=0,
+        max_pair_hours=24,
     )
     first_last = PresenceSettings(HoursConvention.FIRST_LAST, debounce_seconds=0, max_pair_hours=24)
     found = presence_by_day(taps, reader)[day]

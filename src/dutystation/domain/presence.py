@@ -65,7 +65,7 @@ class BadgeEvent:
 
 @dataclass(frozen=True)
 class PresenceSettings:
-    hours_convention: HoursConvention = HoursConvention.PAIRS
+    hours_convention: HoursConvention = HoursConvention.FIRST_LAST
     direction_mode: DirectionMode = DirectionMode.READER
     debounce_seconds: float = 60.0
     max_pair_hours: float = 16.0
