@@ -4,12 +4,16 @@ with ``error.exit_code``; the API (later) answers problem+json.
     DutystationError
     ├── ConfigError            settings or a profile/policy file is wrong
     ├── InputFileError         a whole input file is refused (file, line, column, reason)
+    ├── DocumentRejected       an uploaded document is refused (named by position, never name)
     ├── ImportRejected         rows were rejected and the batch was not stored
     ├── ImportHeld             a roster snapshot needs explicit confirmation
     ├── NotFound               a named thing does not exist, or the actor may not see it
     ├── NoEvidence             a report or evaluation period holds no evidence
     ├── Forbidden              the actor's roles do not allow the operation at all
+    ├── NotAuthenticated       a login, session or API token is not accepted
     ├── Conflict               the change contradicts stored state (decided twice, overlap)
+    ├── InvalidRequest         the values given are wrong (an end before its start)
+    ├── AuditTrailBroken       the audit trail's hash chain does not verify
     └── StoreError             the database or event store cannot be used
 
 Messages never carry row contents: only file, line, column and a reason code.
@@ -64,6 +68,19 @@ class InputFileError(DutystationError):
         self.reason = reason
 
 
+class DocumentRejected(DutystationError):
+    """An uploaded document is refused (type, size, count). The message names the document
+    by its position in the request ("document 2: ..."), never by its file name: for a
+    medical request the file name is medical information."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, *, position: int | None = None, code: str = "") -> None:
+        super().__init__(message)
+        self.position = position
+        self.code = code
+
+
 class ImportRejected(DutystationError):
     """Some rows were rejected; without --accept-partial nothing was stored."""
 
@@ -91,8 +108,26 @@ class Forbidden(DutystationError):
     exit_code = 4
 
 
+class NotAuthenticated(DutystationError):
+    """A login, session or API token is not accepted. One message for every cause (unknown
+    user, wrong password, locked, expired, revoked), so it tells an attacker nothing."""
+
+    exit_code = 4
+
+
 class Conflict(DutystationError):
     """The request contradicts stored state; nothing was changed."""
+
+
+class InvalidRequest(DutystationError):
+    """The values of a request are wrong whatever is stored (an end date before the start,
+    a category the directive does not allow); nothing was changed."""
+
+    exit_code = 2
+
+
+class AuditTrailBroken(DutystationError):
+    """``dutystation audit verify`` found the first record that is wrong (exit 1)."""
 
 
 class StoreError(DutystationError):

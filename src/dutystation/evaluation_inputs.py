@@ -1,7 +1,7 @@
-"""Loading exemption decisions, exemption requests and bargaining agreements from files,
-until the exemption workflow stores them (the demo writes both files).
+"""Reading exemption decisions, exemption requests and bargaining agreements from files.
 
-**Exemptions file** (CSV, UTF-8, a header row), one row per request:
+**Exemptions file** (CSV, UTF-8, a header row), one row per request; what
+``dutystation exemptions import`` stores as historical records (docs/exemptions.md):
 
 - ``employee_id`` (required): the HR id.
 - ``category`` (required): an exemption category (``medical_condition``, ...); OPM's
@@ -16,14 +16,9 @@ until the exemption workflow stores them (the demo writes both files).
 Other columns (``component``, ``documentation``, ...) are ignored: documentation of
 medical matters is confidential and never read (DESIGN.md §5).
 
-**Agreements file** (TOML): one ``[[agreement]]`` table per agreement with ``unit`` (the
-bargaining unit code of the roster), ``effective_from``, optional ``effective_to``
-(included), optional ``title``, ``union``, ``components`` and ``telework``, and an
-optional ``[agreement.hybrid]`` table with exactly one of
-``min_onsite_days_per_pay_period``, ``min_onsite_days_per_week`` or
-``min_onsite_share_of_hours`` (and an informational ``period``). Without hybrid terms the
-agreement covers nobody: the directive applies. Two agreements of one unit may not be in
-force on the same day.
+**Agreements file** (TOML): the format ``dutystation.agreement_files`` reads (and
+``dutystation agreements import`` stores; docs/agreements.md). The evaluation reads the
+stored agreements; ``load_agreements`` serves tests and comparisons.
 
 Every problem is one sentence naming the file, the line and the column or key.
 """
@@ -31,40 +26,24 @@ Every problem is one sentence naming the file, the line and the column or key.
 from __future__ import annotations
 
 import csv
-import itertools
-import tomllib
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pydantic import ValidationError
-
-from dutystation.domain.directive import ExemptionCategory, Requirement
+from dutystation.agreement_files import read_agreements_file
+from dutystation.domain.agreements import evaluation_agreements
+from dutystation.domain.directive import ExemptionCategory
 from dutystation.domain.inputs import Agreement, EmployeeExemption, ExemptionRequest
 from dutystation.domain.status import ApprovedExemption
-from dutystation.errors import ConfigError, InputFileError, Location
+from dutystation.errors import InputFileError, Location
 
 CATEGORY_ALIASES = {
     "qualifying_medical_condition": ExemptionCategory.MEDICAL_CONDITION,
     "reasonable_accommodation": ExemptionCategory.DISABILITY_ACCOMMODATION,
 }
 _STATUSES = ("pending", "approved", "denied", "withdrawn")
-_TERMS = {
-    "min_onsite_days_per_pay_period": "days_per_pay_period",
-    "min_onsite_days_per_week": "days_per_week",
-    "min_onsite_share_of_hours": "onsite_share_of_hours",
-}
-_AGREEMENT_KEYS = {
-    "unit",
-    "title",
-    "union",
-    "components",
-    "effective_from",
-    "effective_to",
-    "telework",
-    "hybrid",
-}
 T = TypeVar("T")
 
 
@@ -86,10 +65,24 @@ def _day(text: str) -> date:
         raise ValueError("is not a date (YYYY-MM-DD)") from None
 
 
-def load_exemptions(path: Path) -> tuple[list[EmployeeExemption], list[ExemptionRequest]]:
-    """Approved exemptions and requests (each with the day it stopped being pending)."""
-    approved: list[EmployeeExemption] = []
-    requests: list[ExemptionRequest] = []
+@dataclass(frozen=True)
+class ExemptionRow:
+    """One record of an exemptions file, checked. ``decided_on``: the day it stopped being
+    pending (None while pending; an approved one defaults to ``start``)."""
+
+    line: int
+    employee_id: str
+    category: ExemptionCategory
+    requested_on: date
+    status: str  # pending, approved, denied or withdrawn
+    decided_on: date | None
+    start: date | None
+    end: date | None
+
+
+def read_exemption_rows(path: Path) -> list[ExemptionRow]:
+    """Every record of an exemptions file (module docstring), in file order."""
+    rows: list[ExemptionRow] = []
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:
             reader = csv.DictReader(handle)
@@ -109,9 +102,6 @@ def load_exemptions(path: Path) -> tuple[list[EmployeeExemption], list[Exemption
                     start = cells.need("start", start, "an approved request needs a start date")
                     if end is not None and end < start:
                         raise cells.error("end", "is before start")
-                    approved.append(
-                        EmployeeExemption(employee, ApprovedExemption(category, start, end))
-                    )
                     decided = decided or start
                 elif status != "pending":
                     decided = cells.need("decided_on", decided, f"a {status} request needs it")
@@ -119,13 +109,33 @@ def load_exemptions(path: Path) -> tuple[list[EmployeeExemption], list[Exemption
                     raise cells.error("decided_on", "is before requested_on")
                 if status == "pending":
                     decided = None
-                requests.append(ExemptionRequest(employee, category, filed, decided))
+                rows.append(
+                    ExemptionRow(
+                        reader.line_num, employee, category, filed, status, decided, start, end
+                    )
+                )
     except OSError as exc:
         raise InputFileError(Location(path), f"cannot be read ({exc.strerror})") from None
     except UnicodeDecodeError:
         raise InputFileError(Location(path), "is not UTF-8 text") from None
     except csv.Error as exc:
         raise InputFileError(Location(path), f"is not valid CSV ({exc})") from None
+    return rows
+
+
+def load_exemptions(path: Path) -> tuple[list[EmployeeExemption], list[ExemptionRequest]]:
+    """Approved exemptions and requests (each with the day it stopped being pending), as
+    the evaluator takes them, straight from a file (tests and comparisons; the product
+    evaluates the stored ones)."""
+    approved: list[EmployeeExemption] = []
+    requests: list[ExemptionRequest] = []
+    for row in read_exemption_rows(path):
+        if row.status == "approved" and row.start is not None:
+            exemption = ApprovedExemption(row.category, row.start, row.end)
+            approved.append(EmployeeExemption(row.employee_id, exemption))
+        requests.append(
+            ExemptionRequest(row.employee_id, row.category, row.requested_on, row.decided_on)
+        )
     return approved, requests
 
 
@@ -161,85 +171,7 @@ def _status(text: str) -> str:
 
 
 def load_agreements(path: Path) -> list[Agreement]:
-    """The agreements of an agreements file (module docstring), in file order."""
-    try:
-        text = path.read_text(encoding="utf-8")
-        data = tomllib.loads(text)
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot be read ({exc.strerror})") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: is not UTF-8 text") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: is not valid TOML ({exc})") from None
-    tables = data.get("agreement", [])
-    if not isinstance(tables, list):
-        raise ConfigError(f"{path}: key 'agreement' must be an array of tables [[agreement]]")
-    # tomllib keeps no positions: the n-th "[[agreement]]" header is the n-th table.
-    lines = [n for n, t in enumerate(text.splitlines(), 1) if t.strip() == "[[agreement]]"]
-    found: list[Agreement] = []
-    for index, table in enumerate(tables):
-        line = lines[index] if index < len(lines) else None
-        where = f"{path}, line {line}" if line else str(path)
-        found.append(_agreement(table, f"{where}: key 'agreement[{index}]"))
-    _no_overlap(found, path)
-    return found
-
-
-def _agreement(table: Any, where: str) -> Agreement:
-    if not isinstance(table, dict):
-        raise ConfigError(f"{where}': must be a table")
-    for key in table:
-        if key not in _AGREEMENT_KEYS:
-            known = ", ".join(sorted(_AGREEMENT_KEYS))
-            raise ConfigError(f"{where}.{key}': is not a known key; known keys: {known}")
-    unit = table.get("unit")
-    if not isinstance(unit, str) or not unit.strip():
-        raise ConfigError(f"{where}.unit': is required (the roster's bargaining unit code)")
-    start, end = table.get("effective_from"), table.get("effective_to")
-    if not isinstance(start, date):
-        raise ConfigError(f"{where}.effective_from': is required, a date (YYYY-MM-DD)")
-    if end is not None and (not isinstance(end, date) or end < start):
-        raise ConfigError(f"{where}.effective_to': must be a date on or after effective_from")
-    title = table.get("title")
-    return Agreement(
-        unit.strip(),
-        title if isinstance(title, str) else unit.strip(),
-        start,
-        end,
-        _terms(table.get("hybrid"), f"{where}.hybrid"),
-    )
-
-
-def _terms(hybrid: Any, where: str) -> Requirement | None:
-    if hybrid is None:
-        return None
-    if not isinstance(hybrid, dict):
-        raise ConfigError(f"{where}': must be a table")
-    for key in hybrid:
-        if key not in (*_TERMS, "period"):
-            raise ConfigError(
-                f"{where}.{key}': is not a known key; known keys: period, {', '.join(_TERMS)}"
-            )
-    given = {_TERMS[k]: v for k, v in hybrid.items() if k in _TERMS}
-    if len(given) != 1:
-        raise ConfigError(f"{where}': give exactly one of {', '.join(_TERMS)}")
-    try:
-        return Requirement.model_validate(given)
-    except ValidationError as exc:
-        key = next(k for k, v in _TERMS.items() if v in given)
-        message = str(exc.errors()[0]["msg"])
-        raise ConfigError(f"{where}.{key}': {message[:1].lower()}{message[1:]}") from None
-
-
-def _no_overlap(agreements: list[Agreement], path: Path) -> None:
-    by_unit: dict[str, list[Agreement]] = {}
-    for agreement in agreements:
-        by_unit.setdefault(agreement.bargaining_unit, []).append(agreement)
-    for unit, items in by_unit.items():
-        items.sort(key=lambda a: a.start)
-        for first, second in itertools.pairwise(items):
-            if first.end is None or first.end >= second.start:
-                raise ConfigError(
-                    f"{path}: two agreements of bargaining unit {unit!r} are in force on "
-                    f"{second.start.isoformat()}; give the first an effective_to before it"
-                )
+    """The evaluator's inputs for the agreements of an agreements file
+    (``dutystation.agreement_files``): one per bargaining unit and run of days a clause
+    binds; agreements without clauses come as one ``Agreement`` without terms per unit."""
+    return [a for facts in read_agreements_file(path) for a in evaluation_agreements(facts)]

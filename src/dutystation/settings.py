@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -60,15 +60,9 @@ class Settings(BaseSettings):
         default=None,
         description="Folder of directive files; default: the example policies shipped.",
     )
-    exemptions_file: Path | None = Field(
+    designation_rules_file: Path | None = Field(
         default=None,
-        description="CSV of exemptions and pending requests; default: "
-        "data_dir/exemptions.csv when it exists.",
-    )
-    agreements_file: Path | None = Field(
-        default=None,
-        description="TOML of bargaining agreements; default: data_dir/agreements.toml "
-        "when it exists.",
+        description="TOML of designation rules (docs/designation.md); default: built-in rules.",
     )
     badge_hours: Literal["first-last", "pairs"] = Field(
         default="first-last",
@@ -87,6 +81,99 @@ class Settings(BaseSettings):
     earliest_event_date: str = Field(
         default="2000-01-01",
         description="Events and timecards dated before this day are rejected as impossible.",
+    )
+    exemption_max_days: int = Field(
+        default=365,
+        ge=1,
+        le=3660,
+        description="Longest exemption that can be requested or approved, in days.",
+    )
+    document_max_bytes: int = Field(
+        default=10 * 1024 * 1024,
+        gt=0,
+        description="Largest document accepted with an exemption request, in bytes.",
+    )
+    documents_per_request_max: int = Field(
+        default=10, gt=0, description="Most documents one exemption request may carry."
+    )
+    medical_key_file: Path | None = Field(
+        default=None,
+        description="Key file of the medical store; default: data_dir/medical/key, "
+        "created on first use.",
+    )
+
+    # Notices and mail (docs/notices.md). No smtp_host: notices are kept in the app and
+    # their mails wait in the outbox until one is configured.
+    smtp_host: str | None = Field(
+        default=None, description="SMTP server notices are mailed through; unset: no mail."
+    )
+    smtp_port: int = Field(default=25, ge=1, le=65535, description="Port of the SMTP server.")
+    smtp_from: str | None = Field(
+        default=None, description="Sender address of notice mails (required to send mail)."
+    )
+    smtp_starttls: bool = Field(
+        default=True, description="Upgrade the SMTP connection with STARTTLS before sending."
+    )
+    smtp_username: str | None = Field(default=None, description="SMTP login name; unset: no login.")
+    smtp_password: SecretStr | None = Field(default=None, description="SMTP login password.")
+    smtp_timeout_seconds: float = Field(
+        default=30, gt=0, le=600, description="How long one SMTP exchange may take."
+    )
+    mail_max_attempts: int = Field(
+        default=8, ge=1, le=50, description="Attempts per mail before it is marked failed."
+    )
+    mail_retry_base_seconds: float = Field(
+        default=60, gt=0, description="Wait before the 2nd attempt; doubles on each retry."
+    )
+    mail_lease_seconds: float = Field(
+        default=300,
+        gt=0,
+        description="How long a delivery worker owns a mail it claimed (above the timeout).",
+    )
+    notice_reminder_days: int = Field(
+        default=7, ge=1, le=90, description="Remind this many days before a directive deadline."
+    )
+
+    # Accounts and sign-in (docs/access.md).
+    password_min_length: int = Field(
+        default=15,
+        ge=8,
+        le=128,
+        description="Shortest password accepted (NIST SP 800-63B: 15 for password-only login).",
+    )
+    password_hash_memory_kib: int = Field(
+        default=65536,
+        ge=1024,
+        description="Argon2id memory cost per password hash, in KiB (RFC 9106: 65536).",
+    )
+    password_hash_time_cost: int = Field(
+        default=3, ge=1, description="Argon2id passes over that memory (RFC 9106: 3)."
+    )
+    login_max_failures: int = Field(
+        default=5, gt=0, description="Failed logins in a row that lock an account."
+    )
+    login_lockout_minutes: int = Field(
+        default=15, gt=0, description="How long such a lock lasts, in minutes."
+    )
+    session_max_hours: float = Field(
+        default=12, gt=0, description="A web session ends this long after sign-in, in hours."
+    )
+    session_idle_minutes: float = Field(
+        default=30, gt=0, description="A web session unused this long ends, in minutes."
+    )
+    token_max_days: int = Field(
+        default=90, gt=0, le=3660, description="Longest lifetime an API token may be given."
+    )
+    oidc_issuer: str | None = Field(
+        default=None, description="OpenID Connect issuer URL; unset: no single sign-on."
+    )
+    oidc_client_id: str | None = Field(default=None, description="OpenID Connect client id.")
+    oidc_client_secret: SecretStr | None = Field(
+        default=None, description="OpenID Connect client secret."
+    )
+    oidc_username_claim: str = Field(
+        default="preferred_username",
+        description="The ID-token claim that carries the dutystation username.",
     )
 
     @classmethod
@@ -111,14 +198,6 @@ class Settings(BaseSettings):
         return f"sqlite:///{(self.data_dir / 'dutystation.sqlite3').resolve()}"
 
     @property
-    def resolved_exemptions_file(self) -> Path | None:
-        return self.exemptions_file or _existing(self.data_dir / "exemptions.csv")
-
-    @property
-    def resolved_agreements_file(self) -> Path | None:
-        return self.agreements_file or _existing(self.data_dir / "agreements.toml")
-
-    @property
     def events_dir(self) -> Path:
         return self.data_dir / "events"
 
@@ -129,6 +208,18 @@ class Settings(BaseSettings):
     @property
     def tmp_dir(self) -> Path:
         return self.data_dir / "tmp"
+
+    @property
+    def documents_dir(self) -> Path:
+        return self.data_dir / "documents"
+
+    @property
+    def medical_dir(self) -> Path:
+        return self.data_dir / "medical"
+
+    @property
+    def resolved_medical_key_file(self) -> Path:
+        return self.medical_key_file or self.medical_dir / "key"
 
 
 def _existing(path: Path) -> Path | None:

@@ -30,7 +30,8 @@ COLUMNS = [
     "org_unit", "component", "org_path", "duty_station", "arrangement", "telework_eligible",
     "bargaining_unit", "directive_ref", "hours_required", "hours_on_site", "hours_field_travel",
     "hours_off_site", "hours_telework", "hours_remote", "hours_leave", "hours_holiday",
-    "days_present_badge", "days_on_site_ta", "days_at_duty_station", "status", "reason", "duty_station_test_failed",
+    "days_present_badge", "days_on_site_ta", "days_at_duty_station", "status", "reason",
+    "duty_station_test_failed",
     "hours_other_office",
 ]  # fmt: skip
 WINTER = EvaluationRequest(date(2025, 1, 6), date(2025, 3, 9))

@@ -45,6 +45,7 @@ def test_reimporting_org_units_and_offices_changes_nothing(engine: Engine, tmp_p
     assert (offices.rows_stored, offices.duplicates) == (0, 3)
     after = row_counts(engine)
     assert after.pop("import_batch") == before.pop("import_batch") + 2
+    assert after.pop("audit_record") == before.pop("audit_record") + 2  # one per batch
     assert after == before
 
 

@@ -79,6 +79,7 @@ def test_reimporting_the_same_roster_adds_no_history(org: Engine, tmp_path: Path
         assert (again.rows_stored, again.duplicates) == (0, 6)
     after = row_counts(org)
     assert after.pop("import_batch") == before.pop("import_batch") + 2
+    assert after.pop("audit_record") == before.pop("audit_record") + 2  # one per batch
     assert after == before
 
 

@@ -8,15 +8,22 @@ from datetime import date, timedelta
 from typing import Any
 
 import pyarrow as pa
+from capacity_samples import figures as capacity_figures
 
+from dutystation.domain.agreements import LegalStatus, StatusSpan
 from dutystation.domain.directive import Directive
+from dutystation.domain.grievances import GrievanceHistory, GrievanceStatus, GrievanceStep
 from dutystation.domain.presence import PresenceSettings
 from dutystation.reports.model import Report
+from dutystation.services.grievances import GrievanceView
+from dutystation.services.reporting.agreement_coverage import spans_table
 from dutystation.services.reporting.badges import discrepancies, presence, utilisation
 from dutystation.services.reporting.duty_station import duty_station_test
+from dutystation.services.reporting.grievances import grievance_rows, grievances_report
 from dutystation.services.reporting.hours import onsite_share
 from dutystation.services.reporting.plan import compliance_plan
 from dutystation.services.reporting.returns import Window, not_returned
+from dutystation.services.reporting.seats import capacity_report
 from dutystation.services.reporting.tables import ReportContext
 from dutystation.services.reporting.workforce import workforce
 
@@ -217,7 +224,7 @@ def every_report(rows: list[dict[str, Any]] | None = None) -> list[Report]:
     offices = pa.table({"site_id": ["DC0001"], "name": ["Disability office"], "seats": [1]})
     window = [Window(REF, start, start + timedelta(days=30))]
     return [
-        not_returned(data, ctx, window),
+        not_returned(data, ctx, window, agreement_spans()),
         onsite_share(data, ctx),
         workforce(data, ctx),
         compliance_plan(data, offices, ctx),
@@ -225,4 +232,61 @@ def every_report(rows: list[dict[str, Any]] | None = None) -> list[Report]:
         utilisation(utilisation_table(), ctx),
         discrepancies(discrepancies_table(), ctx),
         presence(presence_table(), ctx, PresenceSettings()),
+        grievances_report(grievance_table(), ctx),
+        capacity_report(capacity_figures(), ctx),
     ]
+
+
+def agreement_spans(unit: str = "U1") -> pa.Table:
+    """Members of ``unit`` under a clause disputed from 2025-02-03."""
+    return spans_table(
+        [
+            StatusSpan(
+                unit,
+                "EEU-2023",
+                "Art. 31",
+                LegalStatus.IN_FORCE,
+                date(2023, 10, 1),
+                date(2025, 2, 2),
+            ),
+            StatusSpan(unit, "EEU-2023", "Art. 31", LegalStatus.DISPUTED, date(2025, 2, 3), None),
+        ]
+    )
+
+
+def grievance_table(as_of: date = date(2025, 3, 2)) -> pa.Table:
+    """One grievance in progress (two employees), one resolved with an outcome."""
+    filed = GrievanceStep(GrievanceStatus.FILED, date(2025, 2, 10))
+    views = [
+        GrievanceView(
+            1,
+            "EEU-2023",
+            "Union",
+            date(2025, 2, 10),
+            "Hybrid schedules",
+            "DEA-EMA",
+            GrievanceHistory(
+                date(2025, 2, 10),
+                (filed, GrievanceStep(GrievanceStatus.IN_PROGRESS, date(2025, 2, 24))),
+            ),
+            None,
+            None,
+            ("E1", "E2"),
+        ),
+        GrievanceView(
+            2,
+            "EEU-2023",
+            "Union",
+            date(2025, 2, 10),
+            "Notice period",
+            "DEA-EMA",
+            GrievanceHistory(
+                date(2025, 2, 10),
+                (filed, GrievanceStep(GrievanceStatus.RESOLVED, date(2025, 2, 28))),
+            ),
+            "Settled: 30 days notice",
+            date(2025, 2, 28),
+            ("E2",),
+        ),
+    ]
+    return grievance_rows(views, date(2025, 2, 1), as_of)

@@ -7,8 +7,7 @@ from datetime import date
 import pytest
 from report_tables import directive
 
-from dutystation.errors import ConfigError
-from dutystation.errors import NoEvidence
+from dutystation.errors import ConfigError, NoEvidence
 from dutystation.services.reporting.periods import cut_to_evidence, parse_period, resolve
 
 EVIDENCE = (date(2024, 11, 25), date(2025, 3, 14))  # Monday to a Friday

@@ -262,7 +262,7 @@ def test_discrepancies_are_summarised_by_kind() -> None:
 def test_presence_hours_are_rounded_and_the_conventions_stated() -> None:
     report = badges.presence(presence_table(8.448611111), context(), PresenceSettings())
     assert rows_of(report, "days")[0]["hours_on_site"] == 8.45
-    assert "pairs" in report.section("days").notes[0]
+    assert "first-last" in report.section("days").notes[0]
 
 
 def _fortnight(employee_id: str, start: date, days_at_station: int, **kw: Any) -> dict[str, Any]:

@@ -238,8 +238,9 @@ def test_agreements_describe_each_bargaining_unit_on_the_roster(
         ).fetchall()
     }
     assert on_roster == set(units)
-    hybrid = [a for a in units.values() if "hybrid" in a]
-    assert hybrid and all(a["hybrid"]["min_onsite_days_per_pay_period"] > 0 for a in hybrid)
+    hybrid = [a for a in units.values() if "clause" in a]
+    assert hybrid and all(a["clause"][0]["min_onsite_days_per_pay_period"] > 0 for a in hybrid)
+    assert all(a["clause"][0]["status"][0]["status"] == "disputed" for a in hybrid)
     assert all(isinstance(a["effective_from"], date) for a in units.values())
 
 

@@ -25,6 +25,19 @@ from datetime import date
 from dutystation.analytics.presence import sql_date
 
 
+def occupancy_sql(badges: str, days: tuple[date, date]) -> str:
+    """Occupancy per office and office-local day of ``days`` (inclusive), days with
+    nobody left out: ``site_id, day, occupancy`` (in parentheses, usable after ``FROM``).
+    The capacity report compares it with expected attendance."""
+    return f"""(
+    SELECT site_id, local_date AS day, count(DISTINCT employee_id) AS occupancy
+    FROM {badges}
+    WHERE local_date BETWEEN {sql_date(days[0])} AND {sql_date(days[1])}
+        AND employee_id IS NOT NULL
+    GROUP BY site_id, local_date
+)"""
+
+
 def utilisation_sql(badges: str, offices: str, calendar: str, days: tuple[date, date]) -> str:
     """A DuckDB query (in parentheses, usable after ``FROM``).
 
@@ -32,12 +45,7 @@ def utilisation_sql(badges: str, offices: str, calendar: str, days: tuple[date, 
     business_day`` for every day of ``days`` (inclusive)."""
     between = f"BETWEEN {sql_date(days[0])} AND {sql_date(days[1])}"
     return f"""(
-WITH occupancy AS (
-    SELECT site_id, local_date AS day, count(DISTINCT employee_id) AS occupancy
-    FROM {badges}
-    WHERE local_date {between} AND employee_id IS NOT NULL
-    GROUP BY site_id, local_date
-),
+WITH occupancy AS {occupancy_sql(badges, days)},
 grid AS (
     SELECT o.site_id, c.day, c.business_day, coalesce(x.occupancy, 0) AS occupancy, o.seats
     FROM {offices} AS o

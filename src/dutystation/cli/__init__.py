@@ -46,13 +46,28 @@ def _root(
 
 def _register() -> None:
     # Imported here so each command group lives in its own module.
-    from dutystation.cli import db, demo, imports, reports  # noqa: F401
+    from dutystation.cli import (  # noqa: F401
+        agreements,
+        audit,
+        db,
+        demo,
+        designate,
+        exemptions,
+        imports,
+        medical,
+        notices,
+        reports,
+        users,
+    )
 
 
 def main() -> None:
     _register()
     try:
-        app(standalone_mode=False)
+        # Outside standalone mode click returns the code of a `typer.Exit` instead of
+        # exiting with it.
+        code = app(standalone_mode=False)
+        sys.exit(code if isinstance(code, int) else 0)
     except DutystationError as exc:
         err_console.print(Text("error: ", style="red") + Text(str(exc)), highlight=False)
         sys.exit(exc.exit_code)

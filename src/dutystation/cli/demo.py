@@ -105,6 +105,16 @@ def _print_result(result: DemoResult, seconds: float) -> None:
             f"{s.duplicates:,}",
             f"{s.rows_rejected:,}",
         )
+    if result.exemptions is not None:
+        x = result.exemptions
+        table.add_row(
+            "exemptions",
+            "exemption-requests.csv",
+            f"{x.rows:,}",
+            f"{x.added + x.updated:,}",
+            f"{x.unchanged:,}",
+            "0",
+        )
     console.print(table)
     gen = result.generated
     memo = {f"{DEPARTMENT_CODE}-{c.suffix}": c.memo_offsite for c in COMPONENTS}
@@ -117,7 +127,8 @@ def _print_result(result: DemoResult, seconds: float) -> None:
         Text(
             f"{gen.employees:,} employees, {gen.offices} offices; generated in "
             f"{result.generate_seconds:.1f} s, {seconds:.1f} s in all. Files: {gen.out_dir} "
-            "(the evaluator reads agreements.toml and exemption-requests.csv from the data dir)."
+            "(exemption-requests.csv is imported as exemption requests, agreements.toml "
+            "as bargaining agreements, with one grievance filed under them)."
         )
     )
     sys.stdout.flush()

@@ -31,7 +31,11 @@ class ReportKind(StrEnum):
     UTILISATION = "utilisation"
     DISCREPANCIES = "discrepancies"
     PRESENCE = "presence"
+    CAPACITY = "capacity"
     BRIEFING = "briefing"
+    ACKNOWLEDGEMENTS = "acknowledgements"
+    GRIEVANCES = "grievances"
+    DISTANCE = "distance"
 
 
 class HoursChoice(StrEnum):
@@ -56,7 +60,13 @@ _KIND_HELP = (
     "compliance-plan: compliance now, trend, expected full-compliance date, limits (seats). "
     "duty-station-test: teleworkers with fewer than two days a pay period at their duty "
     "station. utilisation: occupancy against seats per office. discrepancies: T&A against badges. "
-    "presence: per employee and day from badges. briefing: the four leader reports in one."
+    "presence: per employee and day from badges. capacity: per office, people expected "
+    "on site at full compliance against seats, with a map. "
+    "briefing: the four leader reports in one. "
+    "acknowledgements: per directive and component, notices acknowledged and mail sent. "
+    "grievances: per component, grievances under bargaining agreements and their status. "
+    "distance: remote staff and teleworkers, home to the nearest agency office and the duty "
+    "station, those beyond the distance limit per component (as of --to, default today)."
 )
 
 

@@ -10,7 +10,10 @@ Every service operation is an ``Operation``. ``POLICY`` says, for each operation
 role, which ``Relation``\\ s between the actor and the subject permit it. The service
 layer (``services/authorization.py``) works out the relation for each of the actor's
 grants and asks ``permits``. Operations without a subject (verifying the audit chain)
-are checked with ``Relation.IN_SCOPE``.
+are checked with ``Relation.IN_SCOPE``. When the subject is a user account, the actor's own
+account is ``SELF``; another account relates like the employee it is linked to, and one
+linked to nobody (an administration or service account) is in scope of whole-organisation
+grants only.
 
 Two outcomes when the answer is no: an actor with no grant that could ever permit the
 operation gets ``Forbidden``; an actor who could do it to someone, but not to this
@@ -72,6 +75,7 @@ class Operation(StrEnum):
     # users and the audit trail
     USER_READ = "user.read"
     USER_MANAGE = "user.manage"
+    ACCOUNT_SELF = "account.self"  # one's own password, API tokens and sessions
     AUDIT_READ = "audit.read"  # read, verify and export the trail
 
 
@@ -101,6 +105,7 @@ POLICY: Mapping[Operation, Mapping[Role, frozenset[Relation]]] = {
         Role.EMPLOYEE: _SELF,
         Role.SUPERVISOR: _SCOPE,
         Role.RA_COORDINATOR: _SCOPE,
+        Role.LEADER: _SCOPE,  # a component head certifies, so reads what they certify
         **dict.fromkeys(_STAFF_READERS, _SCOPE),
     },
     Operation.EXEMPTION_READ_MEDICAL: {Role.RA_COORDINATOR: _SCOPE},
@@ -135,6 +140,7 @@ POLICY: Mapping[Operation, Mapping[Role, frozenset[Relation]]] = {
     Operation.DESIGNATION_APPLY: {Role.HR: _SCOPE, Role.AGENCY_ADMIN: _SCOPE},
     Operation.USER_READ: {Role.AGENCY_ADMIN: _SCOPE, Role.AUDITOR: _SCOPE},
     Operation.USER_MANAGE: {Role.AGENCY_ADMIN: _SCOPE},
+    Operation.ACCOUNT_SELF: dict.fromkeys(Role, _SELF),
     Operation.AUDIT_READ: {Role.AUDITOR: _SCOPE, Role.AGENCY_ADMIN: _SCOPE},
 }
 

@@ -47,18 +47,27 @@ class ExemptionRequest:
 class Agreement:
     """A collective bargaining agreement covering the members of ``bargaining_unit`` from
     ``start`` to ``end`` (both included). ``terms``: its hybrid-work terms; None when it
-    leaves telework to agency policy (the directive then applies in full)."""
+    leaves telework to agency policy (the directive then applies in full).
+
+    Stored agreements come as one record per unit and run of days over which the clause's
+    legal status stays the same (``domain.agreements.evaluation_agreements``):
+    ``legal_status`` is that status and ``name`` how reasons name the clause with it
+    ("EEU-MA-2023 Art. 31 §4, disputed since 2025-02-03"); without a name, the bargaining
+    unit names it."""
 
     bargaining_unit: str
     title: str
     start: date
     end: date | None
     terms: Requirement | None
+    legal_status: str | None = None  # a domain.agreements.LegalStatus value
+    name: str | None = None
 
     def coverage(self) -> AgreementCoverage | None:
         if self.terms is None:
             return None
-        return AgreementCoverage(self.bargaining_unit, self.terms, self.start, self.end)
+        label = self.name or self.bargaining_unit
+        return AgreementCoverage(label, self.terms, self.start, self.end)
 
 
 @dataclass(frozen=True)

@@ -6,20 +6,29 @@ edited, deleted or inserted row breaks the chain from that point on.
 ``record`` is called inside the transaction that makes the change, so a change is never
 stored without its record, nor a record without its change. Writers are serialised by
 ``store.db.write_transaction``, which is what keeps the chain a single line.
+
+A refused attempt is different: the caller's transaction is being rolled back, so
+``record_denied`` writes its record in a transaction of its own, and ``denials_recorded``
+does that for whatever authorisation refuses inside it. The hash definition is in
+docs/audit.md; ``services/audit_verify.py`` checks the chain.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, insert, select
+from sqlalchemy import Connection, Engine, Table, insert, select
 
 from dutystation.domain.access import Actor
+from dutystation.errors import Forbidden, NotFound
+from dutystation.store.db import write_transaction
 from dutystation.store.schema_audit import AuditRecord
 
 AUDIT = cast(Table, AuditRecord.__table__)
@@ -127,3 +136,40 @@ def record(conn: Connection, actor: Actor, change: Change, *, now: datetime | No
     row["hash"] = chain_hash(prev_hash, hashed_fields(row))
     conn.execute(insert(table).values(**row))
     return seq
+
+
+def record_denied(engine: Engine, actor: Actor, change: Change) -> int:
+    """Record a refused attempt in a write transaction of its own (the caller's is being
+    rolled back). Never call it while this thread holds ``write_transaction``: it waits
+    for that same writer lock."""
+    denied = dataclasses.replace(change, outcome="denied")
+    with write_transaction(engine) as conn:
+        return record(conn, actor, denied)
+
+
+# What a denial record says about why: the error class, never its sentence (which may
+# name the subject the actor was not allowed to learn about).
+_REFUSALS: dict[type[Exception], str] = {Forbidden: "forbidden", NotFound: "not_found"}
+
+
+@contextlib.contextmanager
+def denials_recorded(engine: Engine, actor: Actor, attempt: Change) -> Iterator[None]:
+    """Record ``attempt`` as denied when ``Forbidden`` or ``NotFound`` escapes the block,
+    then re-raise it. Put it OUTSIDE the transaction, so that has rolled back and let go of
+    the writer lock before the denial is written::
+
+        attempt = Change(action=Operation.EXEMPTION_CERTIFY, subject_type="exemption",
+                         subject_id=str(request_id))
+        with denials_recorded(engine, actor, attempt), write_transaction(engine) as conn:
+            authorize(conn, actor, Operation.EXEMPTION_CERTIFY, subject, not_found=...)
+            ...  # the change and its record(conn, actor, ...)
+
+    ``NotFound`` for a subject that does not exist is recorded too: to the actor it looks
+    the same as one outside their scope, and probing for subjects is worth seeing."""
+    try:
+        yield
+    except (Forbidden, NotFound) as refused:
+        reason = next(v for k, v in _REFUSALS.items() if isinstance(refused, k))
+        after = {**(attempt.after or {}), "refused": reason}
+        record_denied(engine, actor, dataclasses.replace(attempt, after=after))
+        raise

@@ -4,6 +4,8 @@
 roster says today) and asks the policy in ``domain/access.py``. Out of scope answers
 ``NotFound`` with the caller's own "not found" sentence, so a subject the actor may not see
 is indistinguishable from one that does not exist.
+
+Refusals are audited by the caller with ``services.audit.denials_recorded``.
 """
 
 from __future__ import annotations
@@ -26,18 +28,23 @@ from dutystation.domain.access import (
 )
 from dutystation.errors import Forbidden, NotFound
 from dutystation.store.schema import EmployeeAssignment, OrgUnit
+from dutystation.store.schema_access import AppUser
 
 
 @dataclass(frozen=True)
 class Subject:
     """What an operation acts on: an employee (by the store's key), an org unit (by code),
-    or neither (operations on the whole organisation)."""
+    a user account (by id), or none of them (operations on the whole organisation)."""
 
     employee_pk: int | None = None
     org_unit: str | None = None
+    user_id: int | None = None
 
 
 WHOLE_ORGANISATION = Subject()
+# Roles whose scope is people, never org units: an employee's own record, a supervisor's
+# reports. Their grants carry no org-unit scope.
+_PEOPLE_ONLY = (Role.EMPLOYEE, Role.SUPERVISOR)
 
 
 def authorize(
@@ -66,10 +73,14 @@ def authorize(
 
 
 def relation(conn: Connection, actor: Actor, grant: Grant, subject: Subject, day: date) -> Relation:
+    if subject.user_id is not None:
+        return _user_relation(conn, actor, grant, subject.user_id, day)
     if subject.employee_pk is not None:
         if subject.employee_pk == actor.employee_pk:
             return Relation.SELF
-        if grant.role is Role.SUPERVISOR:
+        if grant.role is Role.EMPLOYEE:
+            inside = False  # an employee's only scope is their own record
+        elif grant.role is Role.SUPERVISOR:
             inside = actor.employee_pk is not None and actor.employee_pk in _managers(
                 conn, subject.employee_pk, day
             )
@@ -80,12 +91,26 @@ def relation(conn: Connection, actor: Actor, grant: Grant, subject: Subject, day
             inside = unit is not None and grant.scope in _ancestors(conn, unit)
         return Relation.IN_SCOPE if inside else Relation.OUT_OF_SCOPE
     if subject.org_unit is not None:
-        if grant.role is Role.SUPERVISOR:
+        if grant.role in _PEOPLE_ONLY:
             return Relation.OUT_OF_SCOPE
         if grant.scope is None or grant.scope in _ancestors(conn, subject.org_unit):
             return Relation.IN_SCOPE
         return Relation.OUT_OF_SCOPE
     return Relation.IN_SCOPE
+
+
+def _user_relation(
+    conn: Connection, actor: Actor, grant: Grant, user_id: int, day: date
+) -> Relation:
+    """One's own account is SELF; another relates like the employee it is linked to; an
+    account linked to nobody is in scope of whole-organisation grants only."""
+    if actor.user_id is not None and user_id == actor.user_id:
+        return Relation.SELF
+    employee_pk = conn.scalar(select(AppUser.employee_pk).where(AppUser.id == user_id))
+    if employee_pk is not None:
+        return relation(conn, actor, grant, Subject(employee_pk=employee_pk), day)
+    whole = grant.scope is None and grant.role not in _PEOPLE_ONLY
+    return Relation.IN_SCOPE if whole else Relation.OUT_OF_SCOPE
 
 
 def _in_force(day: date) -> ColumnElement[bool]:

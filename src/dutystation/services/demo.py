@@ -11,9 +11,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dutystation.bootstrap import bootstrap
+from dutystation.domain.access import SYSTEM
 from dutystation.errors import DutystationError
 from dutystation.ingest.fields import ImportKind
 from dutystation.ingest.summary import ImportSummary
+from dutystation.services.demo_agreements import load_demo_agreements
+from dutystation.services.exemption_import import ExemptionImport, import_decisions
 from dutystation.services.importing import ImportOptions, run_import
 from dutystation.services.progress import Progress
 from dutystation.settings import Settings
@@ -46,6 +49,7 @@ class DemoResult:
     generated: GeneratedDemo
     generate_seconds: float
     imports: list[DemoImport] = field(default_factory=list)
+    exemptions: ExemptionImport | None = None
 
 
 def default_out_dir(settings: Settings) -> Path:
@@ -105,8 +109,13 @@ def run_demo(
         started = time.perf_counter()
         summary = run_import(runtime, kind, [path], options, progress)
         result.imports.append(DemoImport(kind, path, summary, time.perf_counter() - started))
-    # Agreements and exemption requests have no importer until the workflow keeps them;
-    # the evaluator reads them from the data dir's default files (docs/configuration.md).
-    shutil.copyfile(out / "agreements.toml", settings.data_dir / "agreements.toml")
-    shutil.copyfile(out / "exemption-requests.csv", settings.data_dir / "exemptions.csv")
+    # Agreements, each clause with its legal status, and a grievance under one of them.
+    if on_step is not None:
+        on_step("import agreements")
+    load_demo_agreements(runtime.engine, out / "agreements.toml")
+    # Exemption requests go through the workflow's import, as historical records.
+    if on_step is not None:
+        on_step("import exemption-requests")
+    requests_file = out / "exemption-requests.csv"
+    result.exemptions = import_decisions(runtime, SYSTEM, requests_file)
     return result

@@ -79,8 +79,9 @@ from dutystation.bootstrap import Runtime
 from dutystation.domain.directive import Directive
 from dutystation.domain.inputs import EvaluationInputs
 from dutystation.errors import ConfigError, NoEvidence, NotFound
-from dutystation.evaluation_inputs import load_agreements, load_exemptions
 from dutystation.policy_files import load_directives
+from dutystation.services.agreements import agreement_inputs
+from dutystation.services.exemption_records import stored_exemption_inputs
 from dutystation.store.history import assignment_intervals, org_unit_chains
 from dutystation.store.repositories import org_subtree
 
@@ -126,11 +127,10 @@ def policies_dir(runtime: Runtime) -> Path:
 
 
 def load_inputs(runtime: Runtime) -> EvaluationInputs:
-    """Exemptions, requests and agreements from the files the settings name, if any."""
-    exemptions_file = runtime.settings.resolved_exemptions_file
-    agreements_file = runtime.settings.resolved_agreements_file
-    approved, requests = load_exemptions(Path(exemptions_file)) if exemptions_file else ([], [])
-    agreements = load_agreements(Path(agreements_file)) if agreements_file else []
+    """Exemptions and requests from the exemption workflow's tables; the stored
+    agreements."""
+    approved, requests = stored_exemption_inputs(runtime.engine)
+    agreements = agreement_inputs(runtime.engine)
     return EvaluationInputs(tuple(approved), tuple(requests), tuple(agreements))
 
 

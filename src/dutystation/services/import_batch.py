@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection, insert
 
+from dutystation.domain.access import SYSTEM, Actor
 from dutystation.domain.org import deduplicate
 from dutystation.domain.values import Rejection
 from dutystation.errors import ImportRejected, InputFileError, Location
@@ -23,6 +24,8 @@ from dutystation.ingest.profiles import Profile, default_profile
 from dutystation.ingest.sources import LINE, open_source
 from dutystation.ingest.summary import ImportSummary, RejectionClass
 from dutystation.reports.spreadsheet_safety import write_safe_csv
+from dutystation.services.audit import Change
+from dutystation.services.audit import record as record_audit
 from dutystation.services.progress import NullProgress, Progress
 from dutystation.settings import Settings, load_settings
 from dutystation.store.schema import ImportBatch
@@ -50,6 +53,7 @@ class Batch:
     )
     rows_read: int = 0
     rejected: list[tuple[Where, Rejection]] = field(default_factory=list)
+    actor: Actor = SYSTEM  # who runs the import: named in its audit record
 
     def reject(self, where: Where, rejection: Rejection) -> None:
         self.rejected.append((where, rejection))
@@ -126,6 +130,8 @@ class Batch:
             raise ImportRejected("\n".join(lines), quarantine)
 
     def record(self, conn: Connection, stored: int) -> None:
+        """The import-log row and the audit record, in the batch's own transaction: a
+        committed batch always has both, a rolled-back one neither."""
         conn.execute(
             insert(ImportBatch),
             {
@@ -138,6 +144,14 @@ class Batch:
                 "rows_rejected": len(self.rejected),
             },
         )
+        after = {
+            "files": [p.name for p in self.paths],
+            "rows_read": self.rows_read,
+            "rows_stored": stored,
+            "rows_rejected": len(self.rejected),
+        }
+        change = Change(f"import.{self.kind.value}", "import_batch", self.id, None, after)
+        record_audit(conn, self.actor, change)
 
     def summary(self, stored: int, duplicates: int, notes: list[str]) -> ImportSummary:
         return ImportSummary(
@@ -223,7 +237,12 @@ def gc_paused() -> Iterator[None]:
 
 
 def start_batch(
-    kind: ImportKind, paths: Sequence[Path], profile: Profile | None, settings: Settings | None
+    kind: ImportKind,
+    paths: Sequence[Path],
+    profile: Profile | None,
+    settings: Settings | None,
+    actor: Actor = SYSTEM,
 ) -> tuple[Batch, Profile, Settings]:
     settings = settings or load_settings()
-    return Batch(kind, list(paths), settings), profile or default_profile(kind), settings
+    batch = Batch(kind, list(paths), settings, actor=actor)
+    return batch, profile or default_profile(kind), settings

@@ -8,7 +8,9 @@ A batch lands whole or not at all (DESIGN.md §6):
    rows go to the quarantine file;
 3. if any row was rejected and ``accept_partial`` is false, store nothing and raise
    ``ImportRejected`` (one line per reason);
-4. otherwise write the distinct new rows as month partitions and commit the manifest.
+4. otherwise write the distinct new rows as month partitions and commit the manifest;
+5. write the batch's audit record (step 1 also writes any a crash left missing: see
+   ``import_audit``).
 
 Re-importing a file stores nothing new; an overlapping file stores only the new rows.
 """
@@ -29,7 +31,9 @@ from typing import Protocol
 import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
+from sqlalchemy import Engine
 
+from dutystation.domain.access import SYSTEM, Actor
 from dutystation.errors import ConfigError, ImportRejected, StoreError
 from dutystation.events.manifest import Manifest, SourceFile
 from dutystation.events.schemas import EventKind
@@ -41,6 +45,7 @@ from dutystation.ingest.reference import ReferenceData
 from dutystation.ingest.sources import Source, open_source
 from dutystation.ingest.summary import ImportSummary
 from dutystation.ingest.timecards import TimecardChecker, TimecardRules, reader_profile
+from dutystation.services import import_audit
 from dutystation.services.progress import NullProgress, Progress
 from dutystation.settings import Settings
 
@@ -75,6 +80,8 @@ def import_badges(
     accept_partial: bool = False,
     progress: Progress | None = None,
     now: datetime | None = None,
+    engine: Engine | None = None,
+    actor: Actor = SYSTEM,
 ) -> ImportSummary:
     """Import badge events from ``paths`` as one batch (see the module docstring)."""
     moment = now or datetime.now(UTC)
@@ -95,6 +102,8 @@ def import_badges(
         accept_partial=accept_partial,
         progress=progress,
         now=moment,
+        engine=engine,
+        actor=actor,
     )
 
 
@@ -107,6 +116,8 @@ def import_timecards(
     accept_partial: bool = False,
     progress: Progress | None = None,
     now: datetime | None = None,
+    engine: Engine | None = None,
+    actor: Actor = SYSTEM,
 ) -> ImportSummary:
     """Import T&A hours from ``paths`` as one batch; a day re-sent with other hours is a
     correction (stored with a later batch sequence; readers take the latest)."""
@@ -127,6 +138,8 @@ def import_timecards(
         accept_partial=accept_partial,
         progress=progress,
         now=moment,
+        engine=engine,
+        actor=actor,
     )
 
 
@@ -150,12 +163,15 @@ def _import(
     accept_partial: bool,
     progress: Progress | None,
     now: datetime,
+    engine: Engine | None,
+    actor: Actor,
 ) -> ImportSummary:
     store = EventStore(settings.events_dir)
     batch_id = f"{now:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:12]}"
     summary = ImportSummary(kind=str(profile.kind), files=list(paths), batch_id=batch_id)
-    with store.lock() as held:
+    with import_audit.engine_for(settings, engine) as db, store.lock() as held:
         held.recover()
+        import_audit.backfill(db, held)
         _clear_abandoned_work(settings.tmp_dir)
         work = settings.tmp_dir / f"{WORK_PREFIX}{batch_id}"
         work.mkdir(parents=True, mode=0o700)
@@ -201,6 +217,8 @@ def _import(
                 quarantine.close()
             con.close()
             shutil.rmtree(work, ignore_errors=True)
+        # Committed: the record follows at once, still under the lock (import_audit).
+        import_audit.record_batch(db, actor, manifest)
     summary.rows_stored = manifest.rows_stored
     summary.duplicates = manifest.duplicates
     summary.stored = True

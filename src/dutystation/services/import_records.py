@@ -9,7 +9,9 @@ transaction, loads the stored state, checks references, and writes only what cha
   ``ImportRejected`` raised with one line per reason;
 * with ``accept_partial`` the good rows land and the summary lists the rejections;
 * a loop in the org tree or the supervisor chain refuses the whole file (``InputFileError``);
-* re-running an import changes nothing and reports every row as already stored.
+* re-running an import changes nothing and reports every row as already stored;
+* each committed batch writes one audit record (``import.<kind>``: files and counts,
+  never row contents) in the same transaction, naming ``actor``.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+from dutystation.domain.access import SYSTEM, Actor
 from dutystation.domain.org import (
     OfficeRow,
     OrgUnitRow,
@@ -64,9 +67,10 @@ def import_org_units(
     accept_partial: bool = False,
     progress: Progress | None = None,
     settings: Settings | None = None,
+    actor: Actor = SYSTEM,
 ) -> ImportSummary:
     """Upsert org units by code; parents may come later in the same file."""
-    batch, profile, settings = start_batch(ImportKind.ORG_UNITS, paths, profile, settings)
+    batch, profile, settings = start_batch(ImportKind.ORG_UNITS, paths, profile, settings, actor)
     rows = batch.validate(
         read_rows(batch.kind, paths, profile, settings, progress), validate_org_unit_row
     )
@@ -101,9 +105,10 @@ def import_offices(
     accept_partial: bool = False,
     progress: Progress | None = None,
     settings: Settings | None = None,
+    actor: Actor = SYSTEM,
 ) -> ImportSummary:
     """Upsert offices by site_id. Offices are never deleted by an import."""
-    batch, profile, settings = start_batch(ImportKind.OFFICES, paths, profile, settings)
+    batch, profile, settings = start_batch(ImportKind.OFFICES, paths, profile, settings, actor)
     rows = batch.validate(
         read_rows(batch.kind, paths, profile, settings, progress), validate_office_row
     )
@@ -131,6 +136,7 @@ def import_roster(
     confirm: bool = False,
     progress: Progress | None = None,
     settings: Settings | None = None,
+    actor: Actor = SYSTEM,
 ) -> ImportSummary:
     """Merge roster rows into the effective-dated history (rules: ``domain.roster``).
 
@@ -138,7 +144,7 @@ def import_roster(
     employees missing from it are separated as of that date. A snapshot that would separate
     more than 10 % or move more than 20 % of active employees between org units raises
     ``ImportHeld`` unless ``confirm`` is given (RELIABILITY T28)."""
-    batch, profile, settings = start_batch(ImportKind.ROSTER, paths, profile, settings)
+    batch, profile, settings = start_batch(ImportKind.ROSTER, paths, profile, settings, actor)
     protected: set[str] = set()  # ids on rejected rows: never separated by a snapshot
 
     def remember(raw: dict[str, str | None]) -> None:

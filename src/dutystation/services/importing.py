@@ -12,6 +12,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from dutystation.bootstrap import Runtime
+from dutystation.domain.access import SYSTEM, Actor
 from dutystation.errors import InputFileError, Location
 from dutystation.ingest.fields import ImportKind
 from dutystation.ingest.profiles import Profile, default_profile, load_profile
@@ -39,7 +40,9 @@ def run_import(
     paths: list[Path],
     options: ImportOptions = ImportOptions(),
     progress: Progress | None = None,
+    actor: Actor = SYSTEM,
 ) -> ImportSummary:
+    """Import ``paths`` as one batch of ``kind``; its audit record names ``actor``."""
     for path in paths:
         if not path.is_file():
             raise InputFileError(Location(path), "no such file")
@@ -54,6 +57,7 @@ def run_import(
             accept_partial=options.accept_partial,
             progress=progress,
             settings=runtime.settings,
+            actor=actor,
         )
     if kind is ImportKind.OFFICES:
         return import_records.import_offices(
@@ -63,6 +67,7 @@ def run_import(
             accept_partial=options.accept_partial,
             progress=progress,
             settings=runtime.settings,
+            actor=actor,
         )
     if kind is ImportKind.ROSTER:
         return import_records.import_roster(
@@ -74,6 +79,7 @@ def run_import(
             confirm=options.confirm,
             progress=progress,
             settings=runtime.settings,
+            actor=actor,
         )
     with Session(engine) as session:
         reference = reference_data(session)
@@ -87,4 +93,6 @@ def run_import(
         reference,
         accept_partial=options.accept_partial,
         progress=progress,
+        engine=engine,
+        actor=actor,
     )

@@ -200,4 +200,12 @@ class ImportBatch(Base):
 
 # Tables of other areas live in their own modules; importing them here puts them on the
 # one metadata that migrations and tests compare against.
-from dutystation.store import schema_audit  # noqa: E402,F401
+from dutystation.store import (  # noqa: E402, F401
+    schema_access,
+    schema_agreements,
+    schema_audit,
+    schema_designation,
+    schema_exemptions,
+    schema_medical,
+    schema_notices,
+)

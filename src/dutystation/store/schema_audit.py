@@ -1,6 +1,7 @@
 """The security audit trail: one append-only row per change (and per refused attempt),
 hash-chained so that an edit, a deletion or an insertion in the middle is detectable
-(``services/audit.py`` writes and verifies it)."""
+(``services/audit.py`` writes it, ``services/audit_verify.py`` checks it). Triggers made
+by migration 0003 refuse UPDATE and DELETE."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ class AuditRecord(Base):
     __tablename__ = "audit_record"
 
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))  # UTC
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)  # UTC
     actor: Mapped[str] = mapped_column(String(200))  # username, or "system"
     actor_user_id: Mapped[int | None] = mapped_column(Integer)
     channel: Mapped[str] = mapped_column(String(16))  # cli, web, api, system

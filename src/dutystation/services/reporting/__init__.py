@@ -16,11 +16,14 @@ from dutystation.errors import ConfigError
 from dutystation.reports.model import Report, Section
 from dutystation.services import presence as badges_service
 from dutystation.services.reporting import (
+    agreement_coverage,
     badges,
     duty_station,
+    grievances,
     hours,
     plan,
     returns,
+    seats_inputs,
     workforce,
 )
 from dutystation.services.reporting.inputs import (
@@ -62,14 +65,17 @@ def _compliance_plan(runtime: Runtime, request: ReportRequest, setting: Setting)
     period = period_for(request, setting)
     table = evaluate_periods(runtime, request, setting, period, ("week",))
     context = context_for(request, setting, period)
-    return plan.compliance_plan(table, offices_table(runtime), context)
+    capacity = seats_inputs.plan_capacity(runtime, setting, period)
+    return plan.compliance_plan(table, offices_table(runtime), context, capacity=capacity)
 
 
 def _not_returned(runtime: Runtime, request: ReportRequest, setting: Setting) -> Report:
     found, period = not_returned_scope(request, setting)
     table = evaluate_periods(runtime, request, setting, period, ("day",))
+    spans = agreement_coverage.stored_spans(runtime.engine)
     days = {"days after the deadline": str(request.days)} if request.days else {}
-    return returns.not_returned(table, context_for(request, setting, period, **days), found)
+    context = context_for(request, setting, period, **days)
+    return returns.not_returned(table, context, found, spans)
 
 
 def _duty_station_test(runtime: Runtime, request: ReportRequest, setting: Setting) -> Report:
@@ -140,8 +146,18 @@ def leader_reports(runtime: Runtime, request: ReportRequest) -> list[Report]:
     daily = evaluate_periods(runtime, request, setting, window, ("day",))
     return [
         hours.onsite_share(weekly, context),
-        plan.compliance_plan(weekly, offices_table(runtime), context),
-        returns.not_returned(daily, context_for(unset, setting, window), found),
+        plan.compliance_plan(
+            weekly,
+            offices_table(runtime),
+            context,
+            capacity=seats_inputs.plan_capacity(runtime, setting, period),
+        ),
+        returns.not_returned(
+            daily,
+            context_for(unset, setting, window),
+            found,
+            agreement_coverage.stored_spans(runtime.engine),
+        ),
         workforce.workforce(weekly, context),
     ]
 
@@ -169,9 +185,42 @@ _BUILDERS: dict[str, Callable[[Runtime, ReportRequest, Setting], Report]] = {
     "utilisation": _utilisation,
     "discrepancies": _discrepancies,
     "presence": _presence,
+    "capacity": seats_inputs.build,
     "briefing": _briefing,
 }
-KINDS = tuple(_BUILDERS)
+# Built from the notices (services/notice_status.py), not the evidence: no T&A hours or
+# badge events needed, so no Setting.
+_NOTICE_KINDS = ("acknowledgements",)
+# Built from the agreements' tables (services/reporting/grievances.py), no Setting either.
+_GRIEVANCE_KINDS = ("grievances",)
+# Built from the roster, offices and homes as of one day (services/designation.py).
+_ROSTER_KINDS = ("distance",)
+KINDS = (*_BUILDERS, *_NOTICE_KINDS, *_GRIEVANCE_KINDS, *_ROSTER_KINDS)
+
+
+def _acknowledgements(runtime: Runtime, request: ReportRequest) -> Report:
+    from dutystation.services.notice_status import acknowledgements_report
+
+    if request.period is not None or request.start is not None or request.end is not None:
+        raise ConfigError(
+            "--period, --from and --to do not apply to acknowledgements; it covers every "
+            "notice sent"
+        )
+    return acknowledgements_report(runtime.engine, request.org_unit)
+
+
+def _distance(runtime: Runtime, request: ReportRequest) -> Report:
+    """As of one day: ``--to`` (or ``--from``), default today."""
+    from datetime import date
+
+    from dutystation.domain.access import SYSTEM
+    from dutystation.services.designation import distance_overview
+
+    if request.period is not None:
+        raise ConfigError("distance is as of one day: give --to DAY (default: today)")
+    day = request.end or request.start or date.today()
+    # The report command has no --as yet: like the other reports it reads as the system.
+    return distance_overview(runtime, SYSTEM, day, request.org_unit)
 
 
 def build_report(runtime: Runtime, request: ReportRequest) -> Report:
@@ -179,10 +228,16 @@ def build_report(runtime: Runtime, request: ReportRequest) -> Report:
     org unit, ``NoEvidence`` when the period holds no evidence, ``ConfigError`` for a bad
     period or option; each with a one-sentence message."""
     builder = _BUILDERS.get(request.kind)
-    if builder is None:
+    if builder is None and request.kind not in (*_NOTICE_KINDS, *_GRIEVANCE_KINDS, *_ROSTER_KINDS):
         raise ConfigError(f"no report {request.kind!r}; the reports are {', '.join(KINDS)}")
     if request.kind != "presence" and (request.hours or request.direction):
         raise ConfigError("--hours and --direction apply to the presence report only")
     if request.kind not in ("not-returned", "briefing") and request.days is not None:
         raise ConfigError("--days applies to the not-returned report only")
+    if request.kind in _GRIEVANCE_KINDS:
+        return grievances.build(runtime, request)
+    if request.kind in _ROSTER_KINDS:
+        return _distance(runtime, request)
+    if builder is None:
+        return _acknowledgements(runtime, request)
     return builder(runtime, request, load_setting(runtime, request.org_unit))

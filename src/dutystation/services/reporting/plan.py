@@ -10,11 +10,15 @@ submit: the date of full compliance, and whether enough working space exists).
   whole weeks from the latest full-compliance deadline on (earlier weeks judge only part
   of their days), by DuckDB ``regr_slope``/``regr_intercept``, extended to 100 %. No date
   when the rate is flat or falling, or the date is more than two years away.
-- **Seats.** Demand at an office at full compliance: employees whose duty station it is
-  in the last whole week, except the exempt, field staff (their duties are in the field)
-  and teleworkers and remote workers no directive binds. When demand exceeds seats at any
-  office a component's staff report to, full compliance is not possible until seats are
-  added (or staff moved), and no date is given.
+- **Seats.** The people needed at an office at full compliance: with the capacity model
+  (``capacity``, what the service passes; docs/capacity.md), the people expected on site on
+  the office's busiest day of the last whole week, from each person's schedule and
+  requirement, less exemptions and field staff, everyone at the office whatever their
+  unit (seats are physical); without it, the headcount of the last whole week's staff with
+  the office as duty station, except the exempt, field staff and teleworkers and remote
+  workers no directive binds (an upper bound). When they exceed the seats at any office a
+  component's staff report to, full compliance is not possible until seats are added (or
+  staff moved): no date is given, and ``limits`` names the offices and their shortfall.
 - **Other limits** stated: pending exemption requests, and people not on site who have no
   agency office as duty station (remote staff to be designated to one)."""
 
@@ -157,7 +161,7 @@ OFFICE_COLUMNS = [
         _K.INTEGER,
         short="Needed",
         priority=0,
-        description="People who must be on site at full compliance (see the notes)",
+        description="People needed on site on the busiest day at full compliance (see the notes)",
     ),
     Column(
         "shortfall",
@@ -179,15 +183,26 @@ OFFICE_COLUMNS = [
 
 
 def compliance_plan(
-    employee_periods: pa.Table, offices: pa.Table, context: ReportContext
+    employee_periods: pa.Table,
+    offices: pa.Table,
+    context: ReportContext,
+    *,
+    capacity: pa.Table | None = None,
 ) -> Report:
-    """``offices``: ``site_id, name, seats`` of every office."""
+    """``offices``: ``site_id, name, seats`` of every office. ``capacity``: ``site_id,
+    expected`` per office, the people expected on its busiest day of the last whole week
+    (``services.reporting.seats_inputs.plan_capacity``); None: seats are weighed against
+    headcount (module docstring)."""
     employee_periods = within(employee_periods, context.org_unit)
     depth = group_depth(context.org_unit, employee_periods)
     root = root_label(context.org_unit, employee_periods).replace("'", "''")
     tables = {"ev": employee_periods, "offices": offices}
+    expected = capacity is not None
+    if capacity is not None:
+        tables["cap"] = capacity.select(["site_id", "expected"])
     dues = [d.deadlines.full_compliance or d.effective for d in context.directives]
-    plan = query(plan_sql(depth, root, max(dues, default=context.start)), **tables)
+    fit_from = max(dues, default=context.start)
+    plan = query(plan_sql(depth, root, fit_from, expected=expected), **tables)
     plan = plan.append_column("name", names_column(plan.column("org_unit"), context))
     weeks = query(
         f"WITH {weeks_sql(depth, root)} SELECT *, round(rate, 4) AS compliance_rate "
@@ -213,12 +228,13 @@ def compliance_plan(
         p=plan,
     )
     offices_table = query(
-        f"WITH {weeks_sql(depth, root)} SELECT site_id, coalesce(name, site_id) AS name, "
+        f"WITH {weeks_sql(depth, root, expected=expected)} "
+        "SELECT site_id, coalesce(name, site_id) AS name, "
         "seats, demand, greatest(shortfall, 0) AS shortfall, units FROM offices_short "
         "ORDER BY shortfall DESC NULLS LAST, demand DESC, site_id",
         **tables,
     )
-    return _report(context, plan, weeks, projected, offices_table)
+    return _report(context, plan, weeks, projected, offices_table, expected=expected)
 
 
 def _report(
@@ -227,6 +243,8 @@ def _report(
     weeks: pa.Table,
     projected: pa.Table,
     offices: pa.Table,
+    *,
+    expected: bool,
 ) -> Report:
     rows = plan.to_pylist()
     described = "; ".join(
@@ -293,17 +311,30 @@ def _report(
                 "Seats at full compliance",
                 OFFICE_COLUMNS,
                 offices,
-                notes=[
-                    f"{short} office(s) lack seats for everyone due on site at full "
-                    "compliance. Demand counts the last whole week's staff with the office "
-                    "as duty station, except the exempt, field staff and teleworkers or "
-                    "remote workers no directive binds; it is an upper bound for a day, "
-                    "since leave and compressed schedules lower it."
-                ],
+                notes=[_seats_note(short, expected)],
                 chart=seats_chart,
             ),
         ),
         primary="plan",
         notes=context.notes,
         parameters=context.parameters,
+    )
+
+
+def _seats_note(short: int, expected: bool) -> str:
+    if expected:
+        return (
+            f"{short} office(s) lack seats for the people expected on site at full "
+            "compliance. Needed: the people expected on the office's busiest day of the "
+            "last whole week, from each person's schedule and the directive's requirement "
+            "(or their bargaining agreement's terms), less the exempt and field staff, "
+            "everyone at the office whatever their unit (seats are physical); the capacity "
+            "report has the detail (docs/capacity.md). Leave is not forecast."
+        )
+    return (
+        f"{short} office(s) lack seats for everyone due on site at full "
+        "compliance. Demand counts the last whole week's staff with the office "
+        "as duty station, except the exempt, field staff and teleworkers or "
+        "remote workers no directive binds; it is an upper bound for a day, "
+        "since leave and compressed schedules lower it."
     )

@@ -13,7 +13,18 @@ FIT_WEEKS = 4
 HORIZON_DAYS = 2 * 365
 
 
-def weeks_sql(depth: int, root: str) -> str:
+def weeks_sql(depth: int, root: str, *, expected: bool = False) -> str:
+    """The weekly rates and the offices short of seats. ``expected``: the people needed at
+    an office are the capacity model's expected attendance on its busiest day (relation
+    ``cap``: ``site_id, expected``; docs/capacity.md), everyone there whatever their unit;
+    otherwise the headcount of the last whole week's staff due on site (an upper bound)."""
+    # Expected attendance is a sum of chances: a seat is needed for any part of a person.
+    needed = (
+        "CAST(ceil(coalesce(any_value(c.expected), 0) - 1e-9) AS BIGINT)"
+        if expected
+        else "count(*)"
+    )
+    joined = "LEFT JOIN cap AS c ON c.site_id = d.site_id" if expected else ""
     return f"""
     r AS (
         SELECT {group_sql(depth)} AS unit, period_start, period_end, period_label, status,
@@ -49,16 +60,17 @@ def weeks_sql(depth: int, root: str) -> str:
     ),
     offices_short AS (
         SELECT d.site_id, any_value(o.name) AS name, any_value(o.seats) AS seats,
-               count(*) AS demand, count(*) - any_value(o.seats) AS shortfall,
+               {needed} AS demand, {needed} - any_value(o.seats) AS shortfall,
                string_agg(DISTINCT d.unit, ', ' ORDER BY d.unit) AS units
         FROM demand AS d LEFT JOIN offices AS o ON o.site_id = d.site_id
+        {joined}
         GROUP BY d.site_id
     )"""
 
 
-def plan_sql(depth: int, root: str, fit_from: date) -> str:
+def plan_sql(depth: int, root: str, fit_from: date, *, expected: bool = False) -> str:
     return f"""
-    WITH {weeks_sql(depth, root)},
+    WITH {weeks_sql(depth, root, expected=expected)},
     fit AS (
         -- Weeks before the deadline judge only the days from it (or none), so they are
         -- left out of the trend when at least two whole weeks follow it.
@@ -75,7 +87,11 @@ def plan_sql(depth: int, root: str, fit_from: date) -> str:
     ),
     short AS (
         SELECT d.unit, count(*) AS offices, sum(o.shortfall) AS seats,
-               string_agg(DISTINCT o.site_id, ', ' ORDER BY o.site_id) AS sites
+               -- the five offices short by most, each with its shortfall
+               array_to_string(list(o.site_id || ': ' || o.shortfall
+                                    ORDER BY o.shortfall DESC, o.site_id)[1:5], ', ')
+               || CASE WHEN count(*) > 5 THEN printf(' and %d more', count(*) - 5) ELSE '' END
+                   AS sites
         FROM (SELECT DISTINCT unit, site_id FROM demand) AS d
         JOIN offices_short AS o ON o.site_id = d.site_id AND o.shortfall > 0
         GROUP BY d.unit

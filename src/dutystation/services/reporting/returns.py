@@ -26,6 +26,7 @@ import pyarrow as pa
 
 from dutystation.domain.directive import Directive
 from dutystation.reports.model import Column, ColumnKind, Report
+from dutystation.services.reporting.agreement_coverage import coverage_section
 from dutystation.services.reporting.tables import ReportContext, query, section, within
 
 DEFAULT_DAYS = 30
@@ -86,6 +87,8 @@ p AS (
            arg_max(org_unit, period_start) AS org_unit,
            arg_max(arrangement, period_start) AS arrangement,
            arg_max(duty_station, period_start) AS duty_station,
+           arg_max(bargaining_unit, period_start) AS bargaining_unit,
+           max(period_start) AS last_day,
            min(window_start) AS window_start, max(window_end) AS window_end,
            bool_or(present) AS returned,
            max(rank) AS top_rank,
@@ -184,8 +187,14 @@ COLUMNS_SUMMARY = [
 
 
 def not_returned(
-    employee_periods: pa.Table, context: ReportContext, found: Sequence[Window]
+    employee_periods: pa.Table,
+    context: ReportContext,
+    found: Sequence[Window],
+    spans: pa.Table | None = None,
 ) -> Report:
+    """``spans``: the agreement clauses' legal-status spans
+    (``agreement_coverage.stored_spans``); with them, the report counts the people under
+    each legal status (section ``agreements``)."""
     employee_periods = within(employee_periods, context.org_unit)
     win = _windows_table(found)
     listed = query(
@@ -250,6 +259,11 @@ def not_returned(
                 "summary", "Not returned, per component", COLUMNS_SUMMARY, summary, notes=notes
             ),
             section("people", "People not returned", COLUMNS_DETAIL, listed),
+            *(
+                [coverage_section(_PEOPLE, employee_periods, win, spans)]
+                if spans is not None
+                else []
+            ),
         ),
         primary="people",
         notes=context.notes,
