@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -13,10 +14,15 @@ pytestmark = pytest.mark.slow
 
 
 def _run(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return _cli(data_dir, "demo", *args)
+
+
+def _cli(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "DUTYSTATION_DATA_DIR": str(data_dir), "COLUMNS": "120"}
     env.pop("DUTYSTATION_DATABASE_URL", None)
+    env.pop("DUTYSTATION_AS", None)
     return subprocess.run(
-        [sys.executable, "-m", "dutystation", "demo", *args],
+        [sys.executable, "-m", "dutystation", *args],
         capture_output=True,
         text=True,
         env=env,
@@ -46,6 +52,32 @@ def test_the_demo_generates_imports_and_prints_what_it_loaded(tmp_path: Path) ->
     assert (data / "demo-files" / "agreements.toml").is_file()
     assert (data / "dutystation.sqlite3").is_file()
     assert "Traceback" not in done.stderr
+    # It ends with the accounts to act as: user, role, scope and a command to try.
+    people = out[out.index("Try it as each role") :]
+    for user, role, example in (
+        ("admin", "agency_admin", "dutystation users list --as admin"),
+        ("hr", "hr", "--as hr"),
+        ("tmo", "tmo", "dutystation notices status US-RTO-2025@1 --as tmo"),
+        ("head", "certifying_official", "--as head"),
+        ("ra", "ra_coordinator", "--as ra"),
+        ("auditor", "auditor", "dutystation audit verify --as auditor"),
+        ("leader", "leader", "--as leader"),
+        ("supervisor", "supervisor, employee", "dutystation exemptions list --as supervisor"),
+        ("employee", "employee", "dutystation notices mine --as employee"),
+    ):
+        row = next(line for line in people.splitlines() if line.split()[:1] == [user])
+        assert role in row and example in row, row
+    assert "demo-only-password" in people and "demo only" in people
+    assert "dutystation serve" in people
+    assert "mails wait in the outbox" in people
+    # The commands it prints work as printed (a second run is test_demo_people's).
+    verified = _cli(data, "audit", "verify", "--as", "auditor")
+    assert verified.returncode == 0, verified.stderr
+    assert "the audit trail is intact" in verified.stdout
+    listed = _cli(data, "exemptions", "list", "--json", "--as", "supervisor")
+    assert listed.returncode == 0, listed.stderr
+    statuses = [json.loads(line)["status"] for line in listed.stdout.splitlines()]
+    assert {"approved", "denied", "submitted"} <= set(statuses)
 
 
 def test_an_employee_count_out_of_bounds_is_one_clear_sentence(tmp_path: Path) -> None:

@@ -91,7 +91,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
         os.environ.pop(key, None)
     try:
         settings = load_settings()
-        run_demo(settings, employees=1000)
+        run_demo(settings, employees=1000, people=False)  # the test makes its own users
         runtime = bootstrap(settings)
         employee, supervisor, component = _pick_employee(runtime.engine)
         files = root / "files"

@@ -15,6 +15,7 @@ from rich.text import Text
 from dutystation.cli import app
 from dutystation.cli.progress import progress_for
 from dutystation.services.demo import DemoResult, default_out_dir, run_demo
+from dutystation.services.demo_people import GOVERNMENT_WIDE_ORDER, DemoPeople
 from dutystation.settings import load_settings
 from dutystation.synthetic import DEFAULT_EMPLOYEES, DEFAULT_SEED, MAX_EMPLOYEES, MIN_EMPLOYEES
 from dutystation.synthetic.generate import check_arguments
@@ -87,6 +88,7 @@ def demo(
         from dutystation.cli.reports import print_demo_reports
 
         print_demo_reports(settings, console)
+    _print_people(result.people)
 
 
 def _print_result(result: DemoResult, seconds: float) -> None:
@@ -132,3 +134,53 @@ def _print_result(result: DemoResult, seconds: float) -> None:
         )
     )
     sys.stdout.flush()
+
+
+def _print_people(people: DemoPeople | None) -> None:
+    """Who to act as: each demo account, its role and scope, and a command to try."""
+    if people is None:
+        console.print(
+            Text(
+                "The store holds users of its own, so the demo made no accounts or requests "
+                "(run it with --fresh on its own data dir to get them)."
+            )
+        )
+        return
+    table = Table(
+        title="Try it as each role (--as USERNAME, or DUTYSTATION_AS)",
+        box=box.SIMPLE_HEAD,
+        title_justify="left",
+    )
+    for name in ("user", "role", "scope", "try"):
+        table.add_column(name, no_wrap=name != "try")
+    for user in people.users:
+        table.add_row(user.username, user.roles, user.scope, user.example)
+    console.print(table)
+    ids = {k: people.requests.get(k, "?") for k in ("approved", "denied", "medical", "pending")}
+    made = "" if people.created else " (made by an earlier run)"
+    console.print(
+        Text(
+            f"Requests{made}: {ids['approved']} approved by the supervisor and the agency head; "
+            f"{ids['denied']} denied by the component head; {ids['medical']} medical, pending "
+            f"(only ra reads its justification); {ids['pending']} pending, certified by the "
+            "supervisor, waiting for the component head: "
+            f'dutystation exemptions decide {ids["pending"]} --approve --reason "desk found" '
+            "--as leader"
+        )
+    )
+    if people.notice_id is not None:
+        console.print(
+            Text(
+                f"Notice {people.notice_id} announces {GOVERNMENT_WIDE_ORDER}; the employee "
+                "acknowledged it. "
+                f"No mail was sent: {people.mails_waiting:,} mails wait in the outbox "
+                "(`dutystation notices deliver` sends them once smtp_host is set)."
+            )
+        )
+    console.print(
+        Text(
+            f"Every demo account has the password {people.password!r} (demo only: never use "
+            "it for real accounts). The command line needs no password; the web sign-in "
+            "that uses it comes with `dutystation serve` later."
+        )
+    )

@@ -1,6 +1,7 @@
 """``dutystation demo``: generate the fictional department, then load its files through
 the very importers a user runs (org units -> offices -> roster -> timecards -> badges),
-so the demo proves the import path as much as it fills the store."""
+so the demo proves the import path as much as it fills the store; then make its people
+and their requests through the workflow's services (``demo_people``)."""
 
 from __future__ import annotations
 
@@ -10,12 +11,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dutystation.bootstrap import bootstrap
+from dutystation.bootstrap import Runtime, bootstrap
 from dutystation.domain.access import SYSTEM
 from dutystation.errors import DutystationError
 from dutystation.ingest.fields import ImportKind
 from dutystation.ingest.summary import ImportSummary
 from dutystation.services.demo_agreements import load_demo_agreements
+from dutystation.services.demo_people import DemoPeople, make_demo_people
 from dutystation.services.exemption_import import ExemptionImport, import_decisions
 from dutystation.services.importing import ImportOptions, run_import
 from dutystation.services.progress import Progress
@@ -50,6 +52,10 @@ class DemoResult:
     generate_seconds: float
     imports: list[DemoImport] = field(default_factory=list)
     exemptions: ExemptionImport | None = None
+    # The demo's accounts and workflow; None when the store holds users of its own (or
+    # run_demo was asked for none).
+    people: DemoPeople | None = None
+    people_seconds: float = 0.0
 
 
 def default_out_dir(settings: Settings) -> Path:
@@ -88,9 +94,12 @@ def run_demo(
     fresh: bool = False,
     progress: Progress | None = None,
     on_step: Callable[[str], None] | None = None,
+    people: bool = True,
 ) -> DemoResult:
-    """Generate and import. ``on_step`` hears each finished generation step and each
-    import before it starts ("import org-units"); ``progress`` shows the import's rows."""
+    """Generate and import, then (``people``) make the demo's accounts and requests.
+    ``on_step`` hears each finished generation step and each import before it starts
+    ("import org-units"); ``progress`` shows the import's rows. ``people=False`` leaves
+    the store without users, for a caller that makes its own."""
     if fresh:
         wipe_data_dir(settings)
     out = out_dir or default_out_dir(settings)
@@ -99,10 +108,32 @@ def run_demo(
     result = DemoResult(generated, time.perf_counter() - started)
 
     runtime = bootstrap(settings)
+    try:
+        _load(runtime, result, out, progress, on_step)
+        if people:
+            # An account per role, requests and decisions, the announcement.
+            if on_step is not None:
+                on_step("users, requests and decisions")
+            started = time.perf_counter()
+            result.people = make_demo_people(runtime)
+            result.people_seconds = time.perf_counter() - started
+    finally:
+        if "engine" in vars(runtime):  # made on first use: close a server's connections
+            runtime.engine.dispose()
+    return result
+
+
+def _load(
+    runtime: Runtime,
+    result: DemoResult,
+    out: Path,
+    progress: Progress | None,
+    on_step: Callable[[str], None] | None,
+) -> None:
     for kind, key, profile in IMPORT_ORDER:
         if on_step is not None:
             on_step(f"import {kind}")
-        path = generated.files[key]
+        path = result.generated.files[key]
         options = ImportOptions(
             profile_path=example_profile_path(profile) if profile is not None else None
         )
@@ -118,4 +149,3 @@ def run_demo(
         on_step("import exemption-requests")
     requests_file = out / "exemption-requests.csv"
     result.exemptions = import_decisions(runtime, SYSTEM, requests_file)
-    return result
