@@ -5,9 +5,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 DEMO_DIR ?= demo
 EMPLOYEES ?= 20000
+SIZE ?= 2M
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test lint typecheck unit bench clean
+.PHONY: help install demo test lint typecheck unit bench bench-imports clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -36,7 +37,10 @@ unit: $(STAMP) ## the fast tests only
 test: lint typecheck ## lint, typecheck and the whole test suite
 	$(BIN)/pytest -q -n 2 --dist loadgroup
 
-bench: $(STAMP) ## the benchmarks in bench/ (prints figures; see bench/README.md)
+bench: $(STAMP) ## evaluation suite: product, hand-written SQL, pandas, bare scan (SIZE=2M|20M|100M)
+	$(BIN)/python bench/suite.py --size $(SIZE)
+
+bench-imports: $(STAMP) ## the import benchmarks (badge events, roster; see bench/README.md)
 	$(BIN)/python bench/import_badges.py
 	$(BIN)/python bench/import_roster.py
 

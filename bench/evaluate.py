@@ -15,6 +15,8 @@ process, so the peak RSS printed is that step's alone:
   the result as an Arrow table);
 - ``product-default``: the same with the default periods, weeks and pay periods (not in
   the comparison: shown for the 30 s target);
+- ``scan`` (only with ``--steps``; ``bench/suite.py`` runs it): the floor, DuckDB reading
+  the needed Parquet columns and aggregating them per employee (not in the comparison);
 - ``handwritten``: ``bench/evaluate_handwritten.sql``, one query, with the roster read
   from SQLite and the calendar as Arrow tables;
 - ``pandas``: the same figure in pandas, reading the store one month at a time (100M
@@ -49,6 +51,8 @@ sys.path.insert(0, str(BENCH))
 from evaluate_data import START, end_of, generate  # noqa: E402
 
 STEPS = ("product", "handwritten", "pandas", "product-default")
+# Not in the comparison (its output is not the figure): the floor, see ``step_scan``.
+SCAN = "scan"
 FIGURE = ["employee_id", "week", "hours_required", "hours_at_duty_station", "hours_off_site"]
 FIGURE += ["days_present_badge"]
 
@@ -154,6 +158,31 @@ def step_pandas(path: Path, weeks: int) -> pa.Table:
     return weekly_figure(roster_arrow(path), path, START, end_of(weeks))
 
 
+def step_scan(path: Path, limit: str) -> pa.Table:
+    """The floor: DuckDB reading only the Parquet columns the figure needs (badges:
+    employee, local date; timecards: employee, date, category, hours, site) and
+    aggregating them trivially per employee. No evaluation can read the events faster."""
+    con = duckdb.connect(
+        config={
+            "memory_limit": limit,
+            "temp_directory": str(path / "tmp"),
+            "preserve_insertion_order": False,
+        }
+    )
+    badges, timecards = event_files(path, "badges"), event_files(path, "timecards")
+    return con.sql(
+        f"""WITH b AS (
+            SELECT employee_id, count(*) AS badge_events, max(local_date) AS last_badge
+            FROM read_parquet({badges!r}) GROUP BY employee_id
+        ), t AS (
+            SELECT employee_id, sum(hours) AS hours, count(category) AS timecards,
+                count(site_id) AS with_site, max(date) AS last_timecard
+            FROM read_parquet({timecards!r}) GROUP BY employee_id
+        )
+        SELECT * FROM b FULL OUTER JOIN t USING (employee_id)"""
+    ).to_arrow_table()
+
+
 def run_step(step: str, path: Path, weeks: int, limit: str, out: Path) -> None:
     started, cpu = time.perf_counter(), time.process_time()
     if step == "product":
@@ -162,13 +191,15 @@ def run_step(step: str, path: Path, weeks: int, limit: str, out: Path) -> None:
         table = step_product(path, weeks, limit, ("week", "pay_period"))
     elif step == "handwritten":
         table = step_handwritten(path, weeks, limit)
+    elif step == SCAN:
+        table = step_scan(path, limit)
     else:
         table = step_pandas(path, weeks)
     wall, cpu = time.perf_counter() - started, time.process_time() - cpu
     rows = table.num_rows
     if step.startswith("product"):
         table = product_figure(table)
-    pq.write_table(table.select(FIGURE), out)
+    pq.write_table(table if step == SCAN else table.select(FIGURE), out)
     peak_mb = peak_rss_mb()
     print(json.dumps({"wall_s": wall, "cpu_s": cpu, "rows": rows, "peak_rss_mb": peak_mb}))
 
@@ -185,13 +216,25 @@ def peak_rss_mb() -> float:
 # --- the parent ----------------------------------------------------------------------------
 
 
+def run_in_child(step: str, employees: int, weeks: int, limit: str, out: Path) -> dict[str, float]:
+    """Run one step in a fresh interpreter (so its peak RSS is its own) and return its
+    figures: wall_s, cpu_s, rows, peak_rss_mb. Exits naming the step if it fails."""
+    command = [sys.executable, __file__, "--step", step, "--out", str(out)]
+    command += ["--employees", str(employees), "--weeks", str(weeks), "--memory-limit", limit]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        sys.exit(f"step {step} failed:\n{done.stderr[-3000:]}")
+    run: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    return run
+
+
 def compare(outputs: dict[str, Path]) -> dict[str, int]:
     """Rows of each step's figure that differ from the product's (or are missing)."""
     con = duckdb.connect()
     base = outputs["product"]
     found = {}
     for step, path in outputs.items():
-        if step in ("product", "product-default"):
+        if step in ("product", "product-default", SCAN):
             continue
         differing = con.execute(
             f"""SELECT count(*) FROM read_parquet('{base}') AS a
@@ -248,15 +291,9 @@ def main() -> None:
     for round_ in range(args.repeat):
         for step in args.steps.split(","):
             outputs[step] = out_dir / f"evaluate-{step}.parquet"
-            command = [sys.executable, __file__, "--step", step, "--out", str(outputs[step])]
-            command += ["--employees", str(employees), "--weeks", str(weeks)]
             limit = args.baseline_memory_limit if step == "handwritten" else args.memory_limit
-            command += ["--memory-limit", limit]
             load = os.getloadavg()[0]
-            done = subprocess.run(command, capture_output=True, text=True, check=False)
-            if done.returncode != 0:
-                sys.exit(f"step {step} failed:\n{done.stderr[-3000:]}")
-            run = json.loads(done.stdout.strip().splitlines()[-1])
+            run = run_in_child(step, employees, weeks, limit, outputs[step])
             print(f"  round {round_ + 1} {step}: {run['wall_s']:.1f} s (load {load:.2f})")
             if step not in results or run["wall_s"] < results[step]["wall_s"]:
                 results[step] = run
@@ -267,7 +304,7 @@ def main() -> None:
     print("|---|---:|---:|---:|---:|---:|---:|")
     for step, r in results.items():
         ratio = f"{r['wall_s'] / base:.2f}" if base else "-"
-        diff = differing.get(step, "-" if step.startswith("product") else "?")
+        diff = differing.get(step, "-" if step.startswith("product") or step == SCAN else "?")
         print(
             f"| {step} | {r['wall_s']:.1f} | {r['cpu_s']:.1f} | {r['peak_rss_mb']:,.0f} | "
             f"{r['rows']:,} | {ratio} | {diff} |"

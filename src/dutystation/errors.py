@@ -21,8 +21,13 @@ Messages never carry row contents: only file, line, column and a reason code.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from dutystation.ingest.summary import RejectionClass
 
 
 class DutystationError(Exception):
@@ -82,11 +87,19 @@ class DocumentRejected(DutystationError):
 
 
 class ImportRejected(DutystationError):
-    """Some rows were rejected; without --accept-partial nothing was stored."""
+    """Some rows were rejected; without --accept-partial nothing was stored.
+    ``rejections``: the ``ingest.summary.RejectionClass`` per reason (file, line, column,
+    reason; no values), for entry points that answer them as data (the API)."""
 
-    def __init__(self, message: str, quarantine_file: Path | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        quarantine_file: Path | None = None,
+        rejections: Sequence[RejectionClass] = (),
+    ) -> None:
         super().__init__(message)
         self.quarantine_file = quarantine_file
+        self.rejections = tuple(rejections)
 
 
 class ImportHeld(DutystationError):

@@ -46,6 +46,23 @@ class Settings(BaseSettings):
         pattern=r"^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$",
         description="Memory DuckDB may use before it spills to data_dir/tmp (e.g. 512MB, 4GB).",
     )
+    analytics: Literal["duckdb", "spark"] = Field(
+        default="duckdb",
+        description="Engine of the evaluation: in-process DuckDB, or Apache Spark (docs/spark.md).",
+    )
+    spark_master: str = Field(
+        default="local[2]",
+        description="Spark master URL when analytics is spark (local[N], spark://host:7077, yarn).",
+    )
+    spark_connect_url: str | None = Field(
+        default=None,
+        description="Spark Connect URL (sc://host:15002); when set, used instead of spark_master.",
+    )
+    spark_shuffle_partitions: int = Field(
+        default=8,
+        ge=1,
+        description="Partitions of Spark's joins and aggregates (about 2-3 per executor core).",
+    )
     import_batch_rows: int = Field(
         default=1_000_000,
         gt=0,
@@ -174,6 +191,38 @@ class Settings(BaseSettings):
     oidc_username_claim: str = Field(
         default="preferred_username",
         description="The ID-token claim that carries the dutystation username.",
+    )
+    oidc_redirect_url: str | None = Field(
+        default=None,
+        description="The sign-in callback URL registered with the identity provider; "
+        "unset: built from the request.",
+    )
+    oidc_scopes: str = Field(
+        default="openid profile email",
+        description="Scopes asked of the identity provider (openid is always added).",
+    )
+
+    # The web server (docs/api.md).
+    cookie_secure: bool = Field(
+        default=True,
+        description="Send the session cookie over HTTPS only; false only for http://localhost.",
+    )
+    session_cookie_samesite: Literal["lax", "strict"] = Field(
+        default="lax", description="SameSite attribute of the session cookie."
+    )
+    request_body_max_bytes: int = Field(
+        default=1024 * 1024, gt=0, description="Largest request body accepted (not uploads)."
+    )
+    upload_body_max_bytes: int = Field(
+        default=110 * 1024 * 1024,
+        gt=0,
+        description="Largest multipart upload body accepted (documents and imports).",
+    )
+    login_rate_per_minute: int = Field(
+        default=10, gt=0, description="Sign-in attempts per minute for one username."
+    )
+    login_rate_per_address_per_minute: int = Field(
+        default=30, gt=0, description="Sign-in attempts per minute from one client address."
     )
 
     @classmethod

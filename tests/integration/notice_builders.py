@@ -30,7 +30,6 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 from test_import_records_builders import load_organisation, person, roster_csv, settings_for
 
-from conftest import _maintenance_engine, _postgres_url
 from dutystation.domain.access import Actor, Grant, Role
 from dutystation.domain.directive import Directive
 from dutystation.services.import_records import import_roster
@@ -39,6 +38,7 @@ from dutystation.store.db import make_engine, migrate, write_transaction
 from dutystation.store.schema import Employee
 from dutystation.store.schema_audit import AuditRecord
 from dutystation.store.schema_notices import MailOutbox, Notice, NoticeRecipient
+from pg_scratch import _maintenance_engine, _postgres_url
 
 REF = "ORDER@1"
 ANNOUNCED_ON = date(2025, 1, 21)

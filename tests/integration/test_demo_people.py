@@ -15,7 +15,6 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 
-from conftest import _maintenance_engine, _postgres_url
 from dutystation.bootstrap import Runtime, bootstrap
 from dutystation.domain.access import Actor, Grant, Role
 from dutystation.errors import NotFound
@@ -38,6 +37,7 @@ from dutystation.store.db import make_engine, migrate
 from dutystation.store.schema import Employee, EmployeeAssignment, OrgUnit
 from dutystation.store.schema_access import AppUser
 from dutystation.store.schema_audit import AuditRecord
+from pg_scratch import _maintenance_engine, _postgres_url
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("demo-people")]
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]

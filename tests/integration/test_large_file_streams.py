@@ -17,7 +17,7 @@ NIGHTLY = os.environ.get("DUTYSTATION_TEST_PROFILE") == "nightly"
 BIG_BYTES = (2_000 if NIGHTLY else 400) * 1_000_000
 
 _SCAN = """
-import resource, sys
+import sys
 from pathlib import Path
 from dutystation.ingest.fields import ImportKind
 from dutystation.ingest.profiles import default_profile
@@ -25,7 +25,11 @@ from dutystation.ingest.sources import open_source
 rows = 0
 for batch in open_source(Path(sys.argv[1]), default_profile(ImportKind.BADGES)).batches():
     rows += batch.num_rows
-print(rows, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+# VmHWM, not ru_maxrss: ru_maxrss survives exec, so a child of a big test worker would
+# report the worker's peak instead of its own.
+status = Path("/proc/self/status").read_text()
+peak_kb = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:"))
+print(rows, peak_kb // 1024)
 """
 
 

@@ -52,11 +52,13 @@ def _register() -> None:
         db,
         demo,
         designate,
+        evaluate,
         exemptions,
         imports,
         medical,
         notices,
         reports,
+        serve,
         users,
     )
 

@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, Engine, Select, func, select
 
 from dutystation.domain.access import Actor, Operation
 from dutystation.services.audit import AUDIT, Change, record
@@ -87,37 +87,52 @@ class AuditQuery:
     since: date | None = None
     until: date | None = None
     limit: int = DEFAULT_SEARCH_LIMIT
+    offset: int = 0  # newest records skipped (paging through a search)
 
 
 def search_trail(engine: Engine, actor: Actor, query: AuditQuery) -> list[dict[str, Any]]:
     """The newest records matching ``query``, newest first, at most ``query.limit``
-    (0: no limit), each with the fields of an export."""
-    table = AUDIT
+    (0: no limit) after skipping ``query.offset``, each with the fields of an export."""
     with engine.connect() as conn:
         authorize(conn, actor, Operation.AUDIT_READ)
-        statement = select_records(conn).order_by(table.c.seq.desc())
-        if query.action is not None:
-            if query.action.endswith("*"):
-                prefix = query.action[:-1]
-                for char in ("\\", "%", "_"):
-                    prefix = prefix.replace(char, "\\" + char)
-                statement = statement.where(table.c.action.like(prefix + "%", escape="\\"))
-            else:
-                statement = statement.where(table.c.action == query.action)
-        for column, wanted in (
-            (table.c.subject_id, query.subject_id),
-            (table.c.actor, query.actor),
-            (table.c.outcome, query.outcome),
-        ):
-            if wanted is not None:
-                statement = statement.where(column == wanted)
-        if query.since is not None:
-            statement = statement.where(table.c.at >= start_of(query.since))
-        if query.until is not None:
-            statement = statement.where(table.c.at < start_of(query.until + timedelta(days=1)))
+        statement = _matching(select_records(conn), query).order_by(AUDIT.c.seq.desc())
         if query.limit:
             statement = statement.limit(query.limit)
+        if query.offset:
+            statement = statement.offset(query.offset)
         return [exported(row) for row in conn.execute(statement).mappings()]
+
+
+def count_trail(engine: Engine, actor: Actor, query: AuditQuery) -> int:
+    """How many records match ``query`` (its limit and offset aside)."""
+    with engine.connect() as conn:
+        authorize(conn, actor, Operation.AUDIT_READ)
+        statement = _matching(select(func.count()).select_from(AUDIT), query)
+        return int(conn.scalar(statement) or 0)
+
+
+def _matching(statement: Select[Any], query: AuditQuery) -> Select[Any]:
+    table = AUDIT
+    if query.action is not None:
+        if query.action.endswith("*"):
+            prefix = query.action[:-1]
+            for char in ("\\", "%", "_"):
+                prefix = prefix.replace(char, "\\" + char)
+            statement = statement.where(table.c.action.like(prefix + "%", escape="\\"))
+        else:
+            statement = statement.where(table.c.action == query.action)
+    for column, wanted in (
+        (table.c.subject_id, query.subject_id),
+        (table.c.actor, query.actor),
+        (table.c.outcome, query.outcome),
+    ):
+        if wanted is not None:
+            statement = statement.where(column == wanted)
+    if query.since is not None:
+        statement = statement.where(table.c.at >= start_of(query.since))
+    if query.until is not None:
+        statement = statement.where(table.c.at < start_of(query.until + timedelta(days=1)))
+    return statement
 
 
 def describe(record_: Mapping[str, Any]) -> str:

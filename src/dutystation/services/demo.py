@@ -21,6 +21,7 @@ from dutystation.services.demo_people import DemoPeople, make_demo_people
 from dutystation.services.exemption_import import ExemptionImport, import_decisions
 from dutystation.services.importing import ImportOptions, run_import
 from dutystation.services.progress import Progress
+from dutystation.services.snapshot import SnapshotSummary, refresh_snapshot
 from dutystation.settings import Settings
 from dutystation.synthetic import DEFAULT_EMPLOYEES, DEFAULT_SEED, GeneratedDemo, generate_demo
 from dutystation.synthetic.profiles import example_profile_path
@@ -56,6 +57,7 @@ class DemoResult:
     # run_demo was asked for none).
     people: DemoPeople | None = None
     people_seconds: float = 0.0
+    snapshot: SnapshotSummary | None = None  # None when run_demo was asked for none
 
 
 def default_out_dir(settings: Settings) -> Path:
@@ -95,6 +97,7 @@ def run_demo(
     progress: Progress | None = None,
     on_step: Callable[[str], None] | None = None,
     people: bool = True,
+    snapshot: bool = True,
 ) -> DemoResult:
     """Generate and import, then (``people``) make the demo's accounts and requests.
     ``on_step`` hears each finished generation step and each import before it starts
@@ -117,6 +120,10 @@ def run_demo(
             started = time.perf_counter()
             result.people = make_demo_people(runtime)
             result.people_seconds = time.perf_counter() - started
+        if snapshot:  # what the dashboard and the API read (services/snapshot.py)
+            if on_step is not None:
+                on_step("evaluation snapshot")
+            result.snapshot = refresh_snapshot(runtime)
     finally:
         if "engine" in vars(runtime):  # made on first use: close a server's connections
             runtime.engine.dispose()

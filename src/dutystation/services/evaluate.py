@@ -2,8 +2,10 @@
 
 ``evaluate`` reads the roster history, the directives, exemptions, requests and
 agreements, and runs the evaluation in DuckDB over the event store
-(``analytics/evaluation.py``). ``EvaluationResult.employee_periods`` has one row per
-employee and period, with these columns:
+(``analytics/evaluation.py``), or the same SQL on Apache Spark when ``settings.analytics``
+is ``spark`` (``analytics/spark_engine.py``, docs/spark.md): identical rows and schema.
+``EvaluationResult.employee_periods`` has one row per employee and period, with these
+columns:
 
 - ``employee_id``, ``name``.
 - ``period_kind`` (``day``, ``week``, ``pay_period``), ``period_label`` (``2025-02-11``,
@@ -67,7 +69,12 @@ from sqlalchemy.orm import Session
 from dutystation.analytics.bindings import bindings_table, boundaries, directives_table
 from dutystation.analytics.calendar_table import calendar_days, schedule_hours
 from dutystation.analytics.engine import connect
-from dutystation.analytics.evaluation import PERIOD_KINDS, EvaluationTables, evaluate_sql
+from dutystation.analytics.evaluation import (
+    PERIOD_KINDS,
+    EvaluationOutcome,
+    EvaluationTables,
+    evaluate_sql,
+)
 from dutystation.analytics.event_sources import event_sources
 from dutystation.analytics.input_tables import (
     agreements_table,
@@ -168,6 +175,26 @@ def _check_daily_rows(request: EvaluationRequest, intervals: Any, units: list[st
         )
 
 
+def _evaluate_duckdb(
+    runtime: Runtime,
+    tables: EvaluationTables,
+    timecards: str,
+    badges: str,
+    start: date,
+    end: date,
+    kinds: list[str],
+) -> EvaluationOutcome:
+    runtime.settings.tmp_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="evaluation-", dir=runtime.settings.tmp_dir) as scratch:
+        con = connect(runtime.settings, database=Path(scratch) / "evaluation.duckdb")
+        try:
+            return evaluate_sql(
+                con, tables, timecards=timecards, badges=badges, start=start, end=end, kinds=kinds
+            )
+        finally:
+            con.close()
+
+
 def evaluate(
     runtime: Runtime,
     request: EvaluationRequest,
@@ -214,21 +241,28 @@ def evaluate(
         agreements=agreements_table(inputs.agreements),
         selected_units=selected,
     )
-    runtime.settings.tmp_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="evaluation-", dir=runtime.settings.tmp_dir) as scratch:
-        con = connect(runtime.settings, database=Path(scratch) / "evaluation.duckdb")
+    kinds = [k for k in PERIOD_KINDS if k in request.periods]
+    if runtime.settings.analytics == "spark":
+        # The same SQL, translated statement by statement (docs/spark.md).
         try:
-            outcome = evaluate_sql(
-                con,
-                tables,
-                timecards=sources.timecards,
-                badges=sources.badges,
-                start=start,
-                end=end,
-                kinds=[k for k in PERIOD_KINDS if k in request.periods],
-            )
-        finally:
-            con.close()
+            from dutystation.analytics.spark_engine import evaluate_on_spark
+        except ModuleNotFoundError:  # sqlglot: the [spark] extra is not installed
+            raise ConfigError(
+                "analytics = spark needs pyspark and sqlglot: pip install 'dutystation[spark]'"
+            ) from None
+        outcome = evaluate_on_spark(
+            runtime.settings,
+            tables,
+            timecards=sources.timecards,
+            badges=sources.badges,
+            start=start,
+            end=end,
+            kinds=kinds,
+        )
+    else:
+        outcome = _evaluate_duckdb(
+            runtime, tables, sources.timecards, sources.badges, start, end, kinds
+        )
     scope = f" for org unit {request.org_unit}" if request.org_unit else ""
     if outcome.employees == 0:
         raise NoEvidence(

@@ -34,6 +34,7 @@ from dutystation.events.store import StoreLock
 from dutystation.services.audit import AUDIT, Change, record
 from dutystation.settings import Settings
 from dutystation.store.db import write_transaction
+from dutystation.store.snapshot_rows import mark_stale
 
 SUBJECT_TYPE = "import_batch"
 
@@ -60,6 +61,8 @@ def batch_change(manifest: Manifest, *, backfilled: bool = False) -> Change:
 def record_batch(engine: Engine, actor: Actor, manifest: Manifest) -> int:
     """The audit record of a batch whose manifest has just been committed."""
     with write_transaction(engine) as conn:
+        if manifest.rows_stored:
+            mark_stale(conn, action(manifest.kind))  # the evaluation snapshot lacks it
         return record(conn, actor, batch_change(manifest))
 
 
@@ -73,6 +76,8 @@ def backfill(engine: Engine, held: StoreLock) -> int:
         missing = unrecorded(conn, manifests)
         for manifest in missing:
             record(conn, SYSTEM, batch_change(manifest, backfilled=True))
+            if manifest.rows_stored:
+                mark_stale(conn, action(manifest.kind))
     return len(missing)
 
 

@@ -29,6 +29,7 @@ from dutystation.services.audit import record as record_audit
 from dutystation.services.progress import NullProgress, Progress
 from dutystation.settings import Settings, load_settings
 from dutystation.store.schema import ImportBatch
+from dutystation.store.snapshot_rows import mark_stale
 
 T = TypeVar("T")
 _SLICE = 20_000
@@ -127,7 +128,7 @@ class Batch:
                     f"  {c.reason} x{c.count}: {c.message} (first: {c.first_file} line "
                     f"{c.first_line}{column})"
                 )
-            raise ImportRejected("\n".join(lines), quarantine)
+            raise ImportRejected("\n".join(lines), quarantine, self.classes())
 
     def record(self, conn: Connection, stored: int) -> None:
         """The import-log row and the audit record, in the batch's own transaction: a
@@ -152,6 +153,8 @@ class Batch:
         }
         change = Change(f"import.{self.kind.value}", "import_batch", self.id, None, after)
         record_audit(conn, self.actor, change)
+        if stored:
+            mark_stale(conn, change.action)  # the evaluation snapshot no longer holds it
 
     def summary(self, stored: int, duplicates: int, notes: list[str]) -> ImportSummary:
         return ImportSummary(

@@ -200,6 +200,7 @@ def _import(
                 raise ImportRejected(
                     rejection_message(summary.rejections, stored=False),
                     summary.quarantine_file,
+                    summary.rejections,
                 )
             manifest = _store_batch(held, checker, batch_id, profile, sources, summary)
         except (duckdb.Error, pa.ArrowException) as exc:

@@ -208,4 +208,5 @@ from dutystation.store import (  # noqa: E402, F401
     schema_exemptions,
     schema_medical,
     schema_notices,
+    schema_snapshot,
 )

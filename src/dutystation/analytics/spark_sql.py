@@ -1,0 +1,158 @@
+"""The evaluation's DuckDB statements as Spark SQL: SQLGlot, plus the hand translations.
+
+The evaluation is written once, as DuckDB SQL (``analytics/evaluation.py``). DuckDB runs
+that text as it is; for Spark each statement is parsed with SQLGlot (``read="duckdb"``),
+a few nodes are rewritten here, and the tree is written out with ``write="spark"``.
+SQLGlot alone already turns ``strftime`` into ``date_format``, ``datediff('day', a, b)``
+into ``datediff(DAY, a, b)``, ``<<``/``>>`` into ``shiftleft``/``shiftright``,
+``* EXCLUDE`` into ``* EXCEPT``, ``string_agg(... ORDER BY)`` into ``listagg ... WITHIN
+GROUP``, ``QUALIFY`` into a filtered subquery and DuckDB's null-skipping ``concat`` into
+``concat(coalesce(...))``. The rewrites below cover what it gets wrong or cannot know:
+
+- ``isodow(d)``: SQLGlot writes ``dayofweek(d) % 7 + 1``, which is Monday = 3; Spark's
+  ``weekday(d) + 1`` is the ISO number (Monday = 1).
+- ``printf('%g', x)``: Java's ``%g`` keeps trailing zeros (``40.0000``) where DuckDB's
+  (and Python's ``:g``) strips them (``40``); the argument is formatted with ``%.6g`` and
+  stripped with two ``regexp_replace``. ``printf('%.1f', x)``: Java rounds half up, DuckDB
+  half to even (66.25 is ``66.2``): the argument goes through ``bround`` first.
+- ``CAST(x AS <enum type>)``: ``CREATE TYPE ... AS ENUM`` has no Spark counterpart; the
+  enum types are plain strings there (the caller dictionary encodes the result).
+- ``read_parquet([...])``: the same Parquet files, registered as a Spark view.
+- ``UPDATE t SET ... FROM (...) AS f WHERE ...``: Spark views cannot be updated; it
+  becomes ``SELECT`` of every column of ``t`` left-joined to ``f``, which replaces ``t``.
+
+``CREATE TYPE``, ``DROP TYPE`` and ``SET`` (DuckDB's optimizer switches) are skipped by
+the caller; ``TEMP`` tables become checkpointed temporary views (``spark_engine``).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Sequence
+
+import sqlglot
+from sqlglot import exp
+
+from dutystation.analytics.evaluation_setup import CATEGORIES
+
+ENUM_TYPES = frozenset(CATEGORIES)
+# A printf conversion: %% or %[flags][width][.precision]letter.
+_CONVERSION = re.compile(r"%(%|[-#+ 0,(]*\d*(?:\.\d+)?[a-zA-Z])")
+# Python's ``:g`` from Java's ``%.6g``: drop the zeros ending the fraction, then a bare dot.
+_PYTHON_G = (
+    "regexp_replace(regexp_replace(printf('%.6g', x), '([.][0-9]*?)0+(e|$)', '$1$2'), "
+    "'[.](e|$)', '$1')"
+)
+
+
+def statements(sql: str) -> list[exp.Expr]:
+    """The statements of a DuckDB SQL text, parsed."""
+    # SQLGlot warns that it keeps CREATE TYPE as a raw command: skipped anyway.
+    quiet = logging.getLogger("sqlglot")
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)
+    try:
+        return [s for s in sqlglot.parse(sql, read="duckdb") if s is not None]
+    finally:
+        quiet.setLevel(level)
+
+
+def is_skipped(statement: exp.Expr) -> bool:
+    """DuckDB statements with no Spark meaning: enum types and optimizer settings."""
+    if isinstance(statement, exp.Set):
+        return True
+    if isinstance(statement, exp.Command):
+        return str(statement.expression).lstrip().upper().startswith("TYPE ")
+    return False
+
+
+def _python_g(argument: exp.Expr) -> exp.Expr:
+    template = sqlglot.parse_one(_PYTHON_G, read="spark")
+    for column in template.find_all(exp.Column):
+        if column.name == "x":
+            column.replace(argument.copy())
+    return template
+
+
+def _printf(node: exp.Anonymous) -> exp.Expr:
+    pattern, *arguments = node.expressions
+    if not (isinstance(pattern, exp.Literal) and pattern.is_string):
+        return node
+    position = 0
+    for conversion in _CONVERSION.finditer(pattern.this):
+        if conversion.group(1) == "%":
+            continue
+        if conversion.group(1) == "g":
+            arguments[position] = _python_g(arguments[position])
+        elif conversion.group(1).startswith(".") and conversion.group(1).endswith("f"):
+            # Java rounds half up (66.25 -> 66.3), DuckDB half to even (66.2): bround first.
+            digits = exp.Literal.number(conversion.group(1)[1:-1])
+            arguments[position] = exp.Anonymous(
+                this="BROUND", expressions=[arguments[position], digits]
+            )
+        position += 1
+    text = pattern.this.replace("%g", "%s")
+    return exp.Anonymous(this="PRINTF", expressions=[exp.Literal.string(text), *arguments])
+
+
+def rewrite(statement: exp.Expr, parquet_view: Callable[[Sequence[str]], str]) -> exp.Expr:
+    """``statement`` with the node rewrites of the module docstring (all but UPDATE).
+    ``parquet_view(paths)`` names a Spark view over those Parquet files."""
+
+    def visit(node: exp.Expr) -> exp.Expr:
+        if isinstance(node, exp.DayOfWeekIso):
+            weekday = exp.Anonymous(this="WEEKDAY", expressions=[node.this.copy()])
+            return exp.paren(exp.Add(this=weekday, expression=exp.Literal.number(1)))
+        if isinstance(node, exp.Anonymous) and str(node.this).upper() == "PRINTF":
+            return _printf(node)
+        if (
+            isinstance(node, exp.DataType)
+            and node.this == exp.DataType.Type.USERDEFINED
+            and str(node.args.get("kind")) in ENUM_TYPES
+        ):
+            return exp.DataType.build("text")
+        if isinstance(node, exp.ReadParquet):
+            listed = node.expressions[0] if node.expressions else node.this
+            items = listed.expressions if isinstance(listed, exp.Array) else [listed]
+            view = parquet_view([str(item.this) for item in items])
+            return (
+                exp.to_identifier(view)
+                if isinstance(node.parent, exp.Table)
+                else exp.to_table(view)
+            )
+        return node
+
+    return statement.transform(visit)
+
+
+def spark_text(expression: exp.Expr) -> str:
+    return expression.sql(dialect="spark")
+
+
+def update_as_select(update: exp.Update, columns: Sequence[tuple[str, str]]) -> tuple[str, str]:
+    """``(table, SELECT)``: the rows of ``table`` after ``update`` (already rewritten).
+    ``columns``: the table's (name, Spark type) in order. Rows the source does not match
+    keep their values, as with UPDATE."""
+    target = update.this.name
+    changes = {eq.this.name: eq.expression for eq in update.expressions}
+    source = update.args["from_"].this
+    alias = source.alias
+    inner = spark_text(source.this if isinstance(source, exp.Subquery) else source)
+    hit = "_updated_by_source"
+    listed = []
+    for name, spark_type in columns:
+        if name in changes:
+            value = spark_text(changes[name])
+            listed.append(
+                f"CAST(CASE WHEN {alias}.{hit} THEN {value} ELSE {target}.{name} END "
+                f"AS {spark_type}) AS {name}"
+            )
+        else:
+            listed.append(f"{target}.{name}")
+    condition = spark_text(update.args["where"].this)
+    return target, (
+        f"SELECT {', '.join(listed)} FROM {target} "
+        f"LEFT JOIN (SELECT *, TRUE AS {hit} FROM ({inner}) AS _source) AS {alias} "
+        f"ON {condition}"
+    )

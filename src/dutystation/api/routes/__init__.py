@@ -1,0 +1,2 @@
+"""One router per area: ``router = APIRouter(prefix="/<area>", tags=[...])``, listed in
+``dutystation.api.app.ROUTERS``."""

@@ -1,0 +1,54 @@
+"""The hand translations of DuckDB SQL to Spark SQL (no JVM: text only). The engines'
+agreement on whole evaluations is tests/integration/test_engines.py."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("sqlglot")
+
+from dutystation.analytics import spark_sql
+
+
+def spark(sql: str) -> str:
+    (statement,) = spark_sql.statements(sql)
+    return spark_sql.spark_text(spark_sql.rewrite(statement, lambda paths: "files_view"))
+
+
+def test_iso_weekday_is_monday_one_not_sqlglots_dayofweek_formula() -> None:
+    assert spark("SELECT isodow(day) FROM cal") == "SELECT (WEEKDAY(day) + 1) FROM cal"
+
+
+def test_g_and_fixed_formats_are_made_to_print_as_duckdb_does() -> None:
+    text = spark("SELECT printf('%.1f%% of %g h, %d days', share * 100, hours, n)")
+    assert "BROUND(share * 100, 1)" in text  # half to even, as DuckDB
+    assert "PRINTF('%.6g', hours)" in text and "'%.1f%% of %s h, %d days'" in text
+
+
+def test_enum_types_become_strings_and_parquet_lists_a_view() -> None:
+    text = spark(
+        "SELECT CAST(x AS status_t) AS s FROM read_parquet(['/a.parquet'], "
+        "hive_partitioning = false)"
+    )
+    assert text == "SELECT CAST(x AS STRING) AS s FROM files_view"
+
+
+def test_enum_statements_and_optimizer_settings_are_skipped() -> None:
+    skipped = spark_sql.statements(
+        "DROP TYPE IF EXISTS status_t; CREATE TYPE status_t AS ENUM (SELECT 'a'); "
+        "SET disabled_optimizers = 'build_side_probe_side'"
+    )
+    assert [spark_sql.is_skipped(s) for s in skipped] == [True, True, True]
+
+
+def test_an_update_from_a_subquery_becomes_a_select_that_keeps_unmatched_rows() -> None:
+    (update,) = spark_sql.statements(
+        "UPDATE blk SET n = CAST(blk.n + f.d AS SMALLINT) FROM (SELECT ver, 1 AS d FROM t) "
+        "AS f WHERE blk.ver = f.ver"
+    )
+    columns = [("ver", "int"), ("n", "smallint")]
+    target, query = spark_sql.update_as_select(update, columns)  # type: ignore[arg-type]
+    assert target == "blk"
+    assert query.startswith("SELECT blk.ver, CAST(CASE WHEN f._updated_by_source THEN ")
+    assert "ELSE blk.n END AS smallint) AS n FROM blk LEFT JOIN (SELECT *, TRUE" in query
+    assert query.endswith("AS f ON blk.ver = f.ver")
