@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from httpx import Response
+from httpx2 import Response
 
 from api_world import PEOPLE, World, make_client
 from dutystation.api.app import create_app

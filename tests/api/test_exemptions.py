@@ -10,7 +10,7 @@ from pathlib import Path
 from area_world import PDF, Client, app, file_request, same_refusal, write_policies
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from httpx import Response
+from httpx2 import Response
 
 from api_world import World, make_client
 from dutystation.api.app import create_app
