@@ -143,5 +143,9 @@ class AuditTrailBroken(DutystationError):
     """``dutystation audit verify`` found the first record that is wrong (exit 1)."""
 
 
+class RollupMismatch(DutystationError):
+    """``dutystation verify`` found roll-up rows that disagree with the raw events (exit 1)."""
+
+
 class StoreError(DutystationError):
     pass

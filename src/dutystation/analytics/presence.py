@@ -274,6 +274,43 @@ WHERE {in_days} AND {in_scope(scope, "d.employee_id", "d.day")}
 )"""
 
 
+def badge_days_sql(
+    badges: str,
+    sites: str,
+    settings: PresenceSettings,
+    days: tuple[date, date],
+    employees: str | None = None,
+) -> str:
+    """The employee-day roll-up of badges (``events.rollups.BADGE_DAYS_SCHEMA``) for the
+    office-local ``days``, with the hours of both conventions; ``employees`` (a relation
+    with ``employee_id``) limits it to some employees. Same rules and margins as
+    ``presence_sql``; ``settings.hours_convention`` is not used."""
+    scan = (days[0] - timedelta(days=1), days[1] + timedelta(days=1))
+    window_us = micros(timedelta(seconds=settings.debounce_seconds))
+    scope = (
+        None
+        if employees is None
+        else f"(SELECT employee_id, DATE '0001-01-01' AS valid_from, NULL::DATE AS valid_to "
+        f"FROM {employees})"
+    )
+    hours = {c: _hours_expr(c) for c in (HoursConvention.FIRST_LAST, HoursConvention.PAIRS)}
+    return f"""(
+WITH {_kept_taps(badges, window_us, scan, scope)},
+{_directed(settings.direction_mode)},
+{_days(sites, settings)}
+SELECT d.employee_id, d.day AS local_date, d.taps,
+       {_local("d.first_in_us", "fs")} AS first_in,
+       {_local("d.last_out_us", "ls")} AS last_out,
+       {hours[HoursConvention.FIRST_LAST]} AS hours_first_last,
+       {hours[HoursConvention.PAIRS]} AS hours_pairs,
+       d.site_id
+FROM days AS d
+LEFT JOIN {sites} AS fs ON fs.site_id = d.first_in_site
+LEFT JOIN {sites} AS ls ON ls.site_id = d.last_out_site
+WHERE d.day BETWEEN {sql_date(days[0])} AND {sql_date(days[1])}
+)"""
+
+
 # DuckDB memory per badge event a chunk scans: about 200-220 bytes measured at the peak
 # (bench/presence.py, bench/README.md); 300 leaves room for the margin days, which the
 # estimate below does not count, and for busier days than the month's mean. A chunk that

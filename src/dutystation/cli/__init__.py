@@ -58,6 +58,7 @@ def _register() -> None:
         medical,
         notices,
         reports,
+        rollup,
         serve,
         users,
     )

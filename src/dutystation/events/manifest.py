@@ -40,6 +40,18 @@ class PartitionFile:
 
 
 @dataclass(frozen=True)
+class Restatement:
+    """Roll-up rows of one month that a batch changed after they had been published by an
+    earlier batch: a late tap, a corrected timecard. Recorded, never silent."""
+
+    month: str  # YYYY-MM
+    first_day: str  # ISO dates of the earliest and latest day changed
+    last_day: str
+    employees: int
+    days_changed: int
+
+
+@dataclass(frozen=True)
 class Manifest:
     batch_id: str
     kind: EventKind
@@ -52,6 +64,13 @@ class Manifest:
     duplicates: int = 0
     rejected: int = 0
     notes: list[str] = field(default_factory=list)
+    # The employee-day roll-up generations this batch wrote (events/rollups.py): each is
+    # the whole roll-up of its month as of this batch, replacing the previous one.
+    rollups: list[PartitionFile] = field(default_factory=list)
+    # Days the batch changed after they were first rolled up (late or corrected events).
+    restatements: list[Restatement] = field(default_factory=list)
+    # "import", or "rollup-rebuild" for a batch that only rewrote roll-ups from raw events.
+    purpose: str = "import"
 
     @property
     def rows_stored(self) -> int:
@@ -82,4 +101,7 @@ class Manifest:
             duplicates=int(data.get("duplicates", 0)),
             rejected=int(data.get("rejected", 0)),
             notes=list(data.get("notes", [])),
+            rollups=[PartitionFile(**f) for f in data.get("rollups", [])],
+            restatements=[Restatement(**r) for r in data.get("restatements", [])],
+            purpose=str(data.get("purpose", "import")),
         )

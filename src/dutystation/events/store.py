@@ -31,7 +31,8 @@ import pyarrow.parquet as pq
 
 from dutystation.errors import StoreError
 from dutystation.events.durable import fsync_dir, make_dirs, publish, write_atomically
-from dutystation.events.manifest import Manifest, PartitionFile, SourceFile
+from dutystation.events.manifest import Manifest, PartitionFile, Restatement, SourceFile
+from dutystation.events.rollups import ROLLUP_DIR, rollup_path, rollup_state
 from dutystation.events.schemas import SCHEMAS, EventKind
 
 LOCK_WAIT_SECONDS = 600.0
@@ -178,14 +179,33 @@ class StoreLock:
         if store.manifests_dir.is_dir():
             for temp in store.manifests_dir.glob(".*.tmp"):
                 removed += _remove(temp)
-        committed = {(store.root / f.path).resolve() for m in store.manifests() for f in m.files}
+        manifests = store.manifests()
+        committed = {
+            (store.root / f.path).resolve() for m in manifests for f in (*m.files, *m.rollups)
+        }
         for kind in EventKind:
-            base = store.root / str(kind)
-            if not base.is_dir():
-                continue
-            for path in base.glob("month=*/*"):
-                if path.resolve() not in committed:
-                    removed += _remove(path)
+            for base in (store.root / str(kind), store.root / ROLLUP_DIR / str(kind)):
+                if not base.is_dir():
+                    continue
+                for path in base.glob("month=*/*"):
+                    if path.resolve() not in committed:
+                        removed += _remove(path)
+        return removed + self._prune_rollups(manifests)
+
+    def _prune_rollups(self, manifests: Sequence[Manifest]) -> int:
+        """Delete roll-up generations superseded twice: the previous generation of each
+        month stays, for readers that listed the manifests just before the last commit."""
+        removed = 0
+        for kind in EventKind:
+            state = rollup_state(manifests, kind)
+            by_month: dict[str, list[PartitionFile]] = {}
+            for f in state.superseded:
+                by_month.setdefault(f.month, []).append(f)
+            for old in by_month.values():
+                for f in old[:-1]:
+                    path = self.store.root / f.path
+                    if path.exists():
+                        removed += _remove(path)
         return removed
 
     def next_sequence(self) -> int:
@@ -212,12 +232,24 @@ class StoreLock:
         duplicates: int,
         rejected: int,
         notes: Sequence[str] = (),
+        rollups: Sequence[tuple[str, Path]] = (),
+        restatements: Sequence[Restatement] = (),
+        purpose: str = "import",
     ) -> Manifest:
-        """Publish ``staged`` (month, written Parquet file) pairs and commit the batch."""
+        """Publish ``staged`` (month, written Parquet file) pairs and the roll-up
+        generations ``rollups`` (month, file), and commit the batch."""
         self._check_held()
         store = self.store
         files: list[PartitionFile] = []
         touched: set[Path] = set()
+        generations: list[PartitionFile] = []
+        for month, temp in sorted(rollups):
+            final = store.root / rollup_path(kind, month, batch_id)
+            make_dirs(final.parent)
+            rows = pq.read_metadata(temp).num_rows
+            publish(temp, final)
+            touched.add(final.parent)
+            generations.append(PartitionFile(str(final.relative_to(store.root)), month, rows))
         per_month: dict[str, int] = {}
         for month, temp in sorted(staged):
             rows = pq.read_metadata(temp).num_rows
@@ -245,6 +277,9 @@ class StoreLock:
             duplicates=duplicates,
             rejected=rejected,
             notes=list(notes),
+            rollups=generations,
+            restatements=list(restatements),
+            purpose=purpose,
         )
         make_dirs(store.manifests_dir)
         write_atomically(store.manifests_dir / f"{batch_id}.json", manifest.to_json())

@@ -39,8 +39,16 @@ from dutystation.store.snapshot_rows import mark_stale
 SUBJECT_TYPE = "import_batch"
 
 
+REBUILD_ACTION = "rollup.rebuild"
+
+
 def action(kind: EventKind | str) -> str:
     return f"import.{kind}"
+
+
+def manifest_action(manifest: Manifest) -> str:
+    """``import.<kind>``, or ``rollup.rebuild`` for a batch that only rewrote roll-ups."""
+    return REBUILD_ACTION if manifest.purpose == "rollup-rebuild" else action(manifest.kind)
 
 
 def batch_change(manifest: Manifest, *, backfilled: bool = False) -> Change:
@@ -52,17 +60,32 @@ def batch_change(manifest: Manifest, *, backfilled: bool = False) -> Change:
         "rows_rejected": manifest.rejected,
         "duplicates": manifest.duplicates,
     }
+    if manifest.purpose != "import":
+        after["kind"] = str(manifest.kind)
+        after["months_rolled_up"] = [f.month for f in manifest.rollups]
+    if manifest.restatements:
+        # Late or corrected events changed days already rolled up: never silently.
+        after["restatements"] = [
+            {
+                "month": r.month,
+                "first_day": r.first_day,
+                "last_day": r.last_day,
+                "employees": r.employees,
+                "days_changed": r.days_changed,
+            }
+            for r in manifest.restatements
+        ]
     if backfilled:
         after["backfilled"] = True
         after["committed_at"] = manifest.created_at.isoformat()
-    return Change(action(manifest.kind), SUBJECT_TYPE, manifest.batch_id, None, after)
+    return Change(manifest_action(manifest), SUBJECT_TYPE, manifest.batch_id, None, after)
 
 
 def record_batch(engine: Engine, actor: Actor, manifest: Manifest) -> int:
     """The audit record of a batch whose manifest has just been committed."""
     with write_transaction(engine) as conn:
-        if manifest.rows_stored:
-            mark_stale(conn, action(manifest.kind))  # the evaluation snapshot lacks it
+        if manifest.rows_stored or manifest.restatements:
+            mark_stale(conn, manifest_action(manifest))  # the evaluation snapshot lacks it
         return record(conn, actor, batch_change(manifest))
 
 
@@ -85,7 +108,7 @@ def unrecorded(conn: Connection, manifests: Sequence[Manifest]) -> list[Manifest
     """The batches among ``manifests`` that have no audit record."""
     if not manifests:
         return []
-    actions = [action(kind) for kind in EventKind]
+    actions = [action(kind) for kind in EventKind] + [REBUILD_ACTION]
     query = select(AUDIT.c.subject_id).where(
         AUDIT.c.action.in_(actions), AUDIT.c.subject_type == SUBJECT_TYPE
     )

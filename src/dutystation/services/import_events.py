@@ -8,7 +8,8 @@ A batch lands whole or not at all (DESIGN.md §6):
    rows go to the quarantine file;
 3. if any row was rejected and ``accept_partial`` is false, store nothing and raise
    ``ImportRejected`` (one line per reason);
-4. otherwise write the distinct new rows as month partitions and commit the manifest;
+4. otherwise write the distinct new rows as month partitions, stage the new employee-day
+   roll-up of the months they touch (``rollups``), and commit both with the manifest;
 5. write the batch's audit record (step 1 also writes any a crash left missing: see
    ``import_audit``).
 
@@ -34,11 +35,13 @@ import pyarrow.parquet as pq
 from sqlalchemy import Engine
 
 from dutystation.domain.access import SYSTEM, Actor
+from dutystation.domain.presence import PresenceSettings
 from dutystation.errors import ConfigError, ImportRejected, StoreError
 from dutystation.events.manifest import Manifest, SourceFile
 from dutystation.events.schemas import EventKind
 from dutystation.events.store import EventStore, StoreLock
 from dutystation.ingest.badges import BadgeChecker, BadgeRules
+from dutystation.ingest.limits import limits_from
 from dutystation.ingest.profiles import Profile
 from dutystation.ingest.quarantine import Quarantine, rejection_message
 from dutystation.ingest.reference import ReferenceData
@@ -46,7 +49,9 @@ from dutystation.ingest.sources import Source, open_source
 from dutystation.ingest.summary import ImportSummary
 from dutystation.ingest.timecards import TimecardChecker, TimecardRules, reader_profile
 from dutystation.services import import_audit
+from dutystation.services.presence import presence_settings_from
 from dutystation.services.progress import NullProgress, Progress
+from dutystation.services.rollups import stage_rollups
 from dutystation.settings import Settings
 
 WORK_PREFIX = "events-import-"
@@ -99,6 +104,7 @@ def import_badges(
         profile,
         profile,
         lambda con: BadgeChecker(con, reference, rules, store),
+        reference.sites,
         accept_partial=accept_partial,
         progress=progress,
         now=moment,
@@ -135,6 +141,7 @@ def import_timecards(
         profile,
         reader_profile(profile),
         lambda con: TimecardChecker(con, reference, rules, store),
+        reference.sites,
         accept_partial=accept_partial,
         progress=progress,
         now=moment,
@@ -159,6 +166,7 @@ def _import(
     profile: Profile,
     read_with: Profile,
     make_checker: Callable[[duckdb.DuckDBPyConnection], Checker],
+    sites: pa.Table,
     *,
     accept_partial: bool,
     progress: Progress | None,
@@ -202,7 +210,8 @@ def _import(
                     summary.quarantine_file,
                     summary.rejections,
                 )
-            manifest = _store_batch(held, checker, batch_id, profile, sources, summary)
+            rollup = _Rollup(con, sites, presence_settings_from(settings))
+            manifest = _store_batch(held, checker, batch_id, profile, sources, summary, rollup)
         except (duckdb.Error, pa.ArrowException) as exc:
             # Their texts can quote row values (RELIABILITY C9): keep the class only.
             raise StoreError(
@@ -226,6 +235,16 @@ def _import(
     return summary
 
 
+@dataclass(frozen=True)
+class _Rollup:
+    """What staging the roll-up needs besides the batch: the import's DuckDB connection,
+    the offices' time zones and the badge conventions."""
+
+    con: duckdb.DuckDBPyConnection
+    sites: pa.Table
+    presence: PresenceSettings
+
+
 def _store_batch(
     held: StoreLock,
     checker: Checker,
@@ -233,8 +252,10 @@ def _store_batch(
     profile: Profile,
     sources: list[SourceFile],
     summary: ImportSummary,
+    rollup: _Rollup,
 ) -> Manifest:
-    """Write the batch's new rows as month files and commit them with the manifest."""
+    """Write the batch's new rows as month files, stage the roll-up they change, and
+    commit both with the manifest."""
     sequence = held.next_sequence()
     staging = held.staging_dir(batch_id)
     staged_rows = checker.staged_rows()
@@ -244,6 +265,15 @@ def _store_batch(
         for part in sorted(staging.glob("month=*/*.parquet"))
     ]
     written = sum(pq.read_metadata(path).num_rows for _, path in staged)
+    rollups = stage_rollups(
+        rollup.con,
+        held,
+        checker.kind,
+        [path for _, path in staged if pq.read_metadata(path).num_rows],
+        rollup.sites,
+        rollup.presence,
+        staging,
+    )
     return held.commit(
         kind=checker.kind,
         batch_id=batch_id,
@@ -256,6 +286,8 @@ def _store_batch(
         duplicates=staged_rows - written,
         rejected=summary.rows_rejected,
         notes=summary.notes,
+        rollups=rollups.files,
+        restatements=rollups.restatements,
     )
 
 
@@ -273,7 +305,9 @@ def _check_files(
     done_bytes = 0
     sources: list[SourceFile] = []
     for file_no, path in enumerate(paths):
-        source = open_source(path, read_with, batch_rows=settings.import_batch_rows)
+        source = open_source(
+            path, read_with, batch_rows=settings.import_batch_rows, limits=limits_from(settings)
+        )
         for chunk in _read_ahead(_chunks(source.batches(), settings.import_batch_rows)):
             summary.rows_read += chunk.num_rows
             quarantine.add(file_no, path, checker.check(chunk, file_no))
