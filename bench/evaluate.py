@@ -103,14 +103,19 @@ def event_files(path: Path, kind: str) -> list[str]:
     return [str(p) for p in EventStore(path / "events").files(EventKind(kind))]
 
 
-def step_product(path: Path, weeks: int, limit: str, periods: tuple[str, ...]) -> pa.Table:
+def step_product(
+    path: Path, weeks: int, limit: str, periods: tuple[str, ...], reads: str = "raw"
+) -> pa.Table:
+    """The product's evaluation, from the raw events (``reads="raw"``: the full evaluation
+    the issue compares with the hand-written query) or from the employee-day roll-up."""
     from dutystation.bootstrap import bootstrap
     from dutystation.domain.inputs import EvaluationInputs
     from dutystation.policy_files import load_directives
     from dutystation.services.evaluate import EvaluationRequest, evaluate
     from dutystation.settings import load_settings
 
-    runtime = bootstrap(load_settings(data_dir=path, duckdb_memory_limit=limit))
+    settings = load_settings(data_dir=path, duckdb_memory_limit=limit, evaluation_reads=reads)
+    runtime = bootstrap(settings)
     result = evaluate(
         runtime,
         EvaluationRequest(START, end_of(weeks), periods=periods),
@@ -187,6 +192,8 @@ def run_step(step: str, path: Path, weeks: int, limit: str, out: Path) -> None:
     started, cpu = time.perf_counter(), time.process_time()
     if step == "product":
         table = step_product(path, weeks, limit, ("week",))
+    elif step == "product-rollup":
+        table = step_product(path, weeks, limit, ("week",), reads="rollup")
     elif step == "product-default":
         table = step_product(path, weeks, limit, ("week", "pay_period"))
     elif step == "handwritten":

@@ -46,6 +46,10 @@ class Settings(BaseSettings):
         pattern=r"^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$",
         description="Memory DuckDB may use before it spills to data_dir/tmp (e.g. 512MB, 4GB).",
     )
+    evaluation_reads: Literal["rollup", "raw"] = Field(
+        default="rollup",
+        description="Evaluate from the employee-day roll-up, or from the raw events (a check).",
+    )
     analytics: Literal["duckdb", "spark"] = Field(
         default="duckdb",
         description="Engine of the evaluation: in-process DuckDB, or Apache Spark (docs/spark.md).",

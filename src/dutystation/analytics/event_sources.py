@@ -46,11 +46,16 @@ class EventSources:
     rolled_up_months: int = 0  # months read from the roll-up rather than raw events
 
 
-def event_sources(store: EventStore, start: date, end: date) -> EventSources:
+def event_sources(
+    store: EventStore, start: date, end: date, *, rollup: bool = True
+) -> EventSources:
     """The evidence of ``start..end``: from the employee-day roll-up for every month whose
-    roll-up is complete (events/rollups.py), from the raw events for the others."""
+    roll-up is complete (events/rollups.py), from the raw events for the others (for all
+    months when ``rollup`` is false)."""
     months = months_between(start, end)
-    manifests = store.manifests()
+    manifests = (
+        [m.without_rollups() for m in store.manifests()] if not rollup else store.manifests()
+    )
     badge_state = rollup_state(manifests, EventKind.BADGES)
     timecard_state = rollup_state(manifests, EventKind.TIMECARDS)
     badge_days = _generations(store, badge_state, months)

@@ -47,6 +47,7 @@ STATUS: tuple[tuple[type[errors.DutystationError], int, str], ...] = (
     (errors.ImportRejected, 422, "import-rejected"),
     (errors.ConfigError, 422, "invalid-request"),
     (errors.AuditTrailBroken, 409, "audit-trail-broken"),
+    (errors.RollupMismatch, 409, "rollup-mismatch"),
     (errors.StoreError, 503, "store-unavailable"),
 )
 TITLES = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -71,6 +71,10 @@ class Manifest:
     restatements: list[Restatement] = field(default_factory=list)
     # "import", or "rollup-rebuild" for a batch that only rewrote roll-ups from raw events.
     purpose: str = "import"
+
+    def without_rollups(self) -> Manifest:
+        """This batch as a reader that ignores roll-ups sees it."""
+        return replace(self, rollups=[], restatements=[])
 
     @property
     def rows_stored(self) -> int:

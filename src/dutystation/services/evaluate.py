@@ -219,7 +219,8 @@ def evaluate(
                 raise NotFound(f"org unit {request.org_unit!r} does not exist") from None
         intervals = assignment_intervals(session)
     _check_daily_rows(request, intervals, selected)
-    sources = event_sources(runtime.events, start, end)
+    reads = runtime.settings.evaluation_reads
+    sources = event_sources(runtime.events, start, end, rollup=reads == "rollup")
     nothing = f"no T&A hours or badge events between {start.isoformat()} and {end.isoformat()}"
     if sources.timecard_files == 0 and sources.badge_files == 0:
         raise NoEvidence(nothing)
