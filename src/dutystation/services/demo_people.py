@@ -21,15 +21,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 from sqlalchemy import Connection, and_, func, or_, select
 
 from dutystation.bootstrap import Runtime
 from dutystation.domain.access import Actor, Grant, Role
-from dutystation.domain.directive import ExemptionCategory
-from dutystation.domain.exemptions import Decision
 from dutystation.errors import DutystationError
 from dutystation.policy_files import load_directives
 from dutystation.services.account_rows import employee_id_of, grants_of
@@ -40,11 +38,9 @@ from dutystation.services.accounts import (
     set_password,
     user_count,
 )
-from dutystation.services.documents import Upload
+from dutystation.services.demo_requests import file_requests
 from dutystation.services.evaluate import policies_dir
-from dutystation.services.exemption_decisions import certify
 from dutystation.services.exemption_records import REQUESTS
-from dutystation.services.exemption_requests import NewRequest, request_exemption
 from dutystation.services.notice_scope import NOTICES, OUTBOX, org_chains
 from dutystation.services.notices import acknowledge, send_announcement
 from dutystation.store.schema import Employee, EmployeeAssignment, OrgUnit
@@ -65,10 +61,6 @@ _STAFF: tuple[tuple[str, Role, str], ...] = (
     ("auditor", Role.AUDITOR, "Demo auditor"),
 )
 USERNAMES = ("admin", *(n for n, _, _ in _STAFF), "leader", "supervisor", "employee", "employee2")
-
-
-def _at(day: str, hour: int) -> datetime:
-    return datetime.fromisoformat(day).replace(hour=hour, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -123,7 +115,7 @@ def make_demo_people(runtime: Runtime) -> DemoPeople | None:
             return describe_demo_people(runtime)
         team = _pick_team(conn, runtime)
     actors = _create_users(runtime, team)
-    _file_requests(runtime, actors, team)
+    file_requests(runtime, actors, [p.employee_id for p in team.reports])
     _announce(runtime, actors)
     described = describe_demo_people(runtime, created=True)
     assert described is not None  # the accounts were just made
@@ -238,84 +230,7 @@ def _actor(runtime: Runtime, username: str) -> Actor:
         return load_actor(conn, username)
 
 
-# --- requests, decisions and the announcement ---------------------------------------------
-
-_CARE_NOTE = (
-    b"Care schedule (synthetic demo document; every name and fact is fictional).\n"
-    b"A family member is in daily outpatient treatment from 2025-01-21 to 2025-03-14.\n"
-    b"I drive them to the clinic each morning and am their only carer at home.\n"
-)
-_CLINICIAN_LETTER = (
-    b"Clinician's letter (synthetic demo document; every name and fact is fictional).\n"
-    b"The patient is recovering from surgery and should not commute until 2025-05-09.\n"
-)
-
-
-@dataclass(frozen=True)
-class _Filing:
-    """One demo request: who files it for which report, and the certifications given."""
-
-    filer: str  # a demo username
-    report: int  # index into the team's reports
-    category: ExemptionCategory
-    days: tuple[str, str]  # first and last day asked for
-    justification: str
-    filed_on: str
-    documents: tuple[Upload, ...] = ()
-    decisions: tuple[tuple[str, Decision, str, str], ...] = ()  # user, decision, reason, day
-
-
-# In the order they happened. The first is filed the day after the presidential memorandum,
-# before the department memo took effect (2025-01-24): the government-wide order judges it,
-# so the supervisor and the agency head certify it. The department memo judges the others:
-# the supervisor and the component head (the leader) certify. A request the supervisor
-# files leaves the supervisor's certification to someone above them.
-_APPROVE, _DENY = Decision.APPROVE, Decision.DENY
-# fmt: off
-_FILINGS = (
-    _Filing(  # approved
-        "employee", 0, ExemptionCategory.COMPELLING_REASON, ("2025-01-21", "2025-03-14"),
-        "I am the only carer of a family member in daily outpatient treatment until "
-        "mid-March (synthetic demo text).",
-        "2025-01-21", (Upload("care-schedule.txt", _CARE_NOTE),),
-        (("supervisor", _APPROVE, "care duties confirmed for the period", "2025-01-22"),
-         ("head", _APPROVE, "compelling reason certified", "2025-01-23")),
-    ),
-    _Filing(  # denied
-        "supervisor", 3, ExemptionCategory.COMPELLING_REASON, ("2025-02-03", "2025-04-30"),
-        "Asks to keep a full telework schedule while a long commute is re-planned "
-        "(synthetic demo text).",
-        "2025-01-27",
-        decisions=(("leader", _DENY, "a commute is not a compelling reason under the memo; "
-                    "situational telework stays available for short absences", "2025-01-30"),),
-    ),
-    _Filing(  # confidential: the justification and the letter go to the medical store
-        "supervisor", 2, ExemptionCategory.MEDICAL_CONDITION, ("2025-02-10", "2025-05-09"),
-        "Recovering from surgery; the clinician advises no commuting until 2025-05-09 "
-        "(synthetic demo text).",
-        "2025-02-04", (Upload("clinician-letter.txt", _CLINICIAN_LETTER),),
-    ),
-    _Filing(  # pending: the component head's certification is missing
-        "employee2", 1, ExemptionCategory.LACK_OF_OFFICE_SPACE, ("2025-02-18", "2025-05-30"),
-        "My duty station has no free desk for my team until the floor is re-fitted "
-        "(synthetic demo text).",
-        "2025-02-10",
-        decisions=(("supervisor", _APPROVE, "no seat until the re-fit", "2025-02-11"),),
-    ),
-)
-# fmt: on
-
-
-def _file_requests(runtime: Runtime, actors: dict[str, Actor], team: _Team) -> None:
-    """File and decide on days inside the evidence window: the compliance engine reads
-    the filing and decision days."""
-    for f in _FILINGS:
-        person = team.reports[f.report].employee_id
-        first, last = (date.fromisoformat(day) for day in f.days)
-        new = NewRequest(person, f.category, first, last, f.justification, f.documents)
-        filed = request_exemption(runtime, actors[f.filer], new, now=_at(f.filed_on, 15))
-        for user, decision, reason, day in f.decisions:
-            certify(runtime, actors[user], filed, decision, reason, now=_at(day, 16))
+# --- the announcement ---------------------------------------------------------------------
 
 
 def _announce(runtime: Runtime, actors: dict[str, Actor]) -> None:
