@@ -8,7 +8,7 @@ EMPLOYEES ?= 20000
 SIZE ?= 2M
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test lint typecheck unit bench bench-imports clean
+.PHONY: help install demo test lint typecheck security audit unit bench bench-imports clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -25,16 +25,22 @@ demo: $(STAMP) ## generate a synthetic department into ./demo and load it throug
 	DUTYSTATION_DATA_DIR=$(DEMO_DIR) $(BIN)/dutystation demo --employees $(EMPLOYEES) --fresh
 
 lint: $(STAMP) ## ruff
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench tools
+	$(BIN)/ruff format --check src tests bench tools
 
 typecheck: $(STAMP) ## mypy (strict) over src/
 	$(BIN)/mypy
 
+security: $(STAMP) ## bandit over src/: 0 findings beyond the justified .bandit-baseline.json
+	$(BIN)/python tools/bandit_gate.py
+
+audit: $(STAMP) ## pip-audit of the environment; exits non-zero when any package is not checked
+	$(BIN)/python tools/dependency_audit.py
+
 unit: $(STAMP) ## the fast tests only
 	$(BIN)/pytest -q tests/unit
 
-test: lint typecheck ## lint, typecheck and the whole test suite
+test: lint typecheck security ## lint, typecheck, bandit and the whole test suite
 	$(BIN)/pytest -q -n 2 --dist loadgroup
 
 bench: $(STAMP) ## evaluation suite: product, hand-written SQL, pandas, bare scan (SIZE=2M|20M|100M)

@@ -11,7 +11,8 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -22,6 +23,8 @@ from pydantic_settings import (
 from dutystation.errors import ConfigError
 
 DEFAULT_DATA_DIR = Path("dutystation-data")
+# 5 U.S.C. 552a(c)(2): the accounting of disclosures is kept at least five years.
+STATUTORY_RETENTION_YEARS = 5
 
 
 def config_file() -> Path:
@@ -67,15 +70,51 @@ class Settings(BaseSettings):
         ge=1,
         description="Partitions of Spark's joins and aggregates (about 2-3 per executor core).",
     )
+    spark_driver_memory: str | None = Field(
+        default=None,
+        pattern=r"^\d+[kmgt]$",
+        description="Heap of the Spark driver's JVM (spark.driver.memory, e.g. 4g); default 1g.",
+    )
     import_batch_rows: int = Field(
         default=1_000_000,
         gt=0,
         description="Rows read from a source file per processing batch (memory stays flat).",
     )
+    import_gzip_max_bytes: int = Field(
+        default=64 * 1024**3,
+        gt=0,
+        description="Largest decompressed size of one gzip-compressed import file, in bytes.",
+    )
+    import_xlsx_max_bytes: int = Field(
+        default=2 * 1024**3,
+        gt=0,
+        description="Largest uncompressed size of all parts of one XLSX import file, in bytes.",
+    )
+    import_xlsx_max_entries: int = Field(
+        default=1000, gt=0, description="Most parts (files inside the ZIP) one XLSX may hold."
+    )
+    import_max_compression_ratio: int = Field(
+        default=100,
+        gt=1,
+        description="A compressed import expanding more than this many times (past 64 MiB) "
+        "is refused as a bomb.",
+    )
     future_tolerance_minutes: int = Field(
         default=5,
         ge=0,
         description="A badge event later than now plus this many minutes is rejected.",
+    )
+    roster_hold_separated_share: float = Field(
+        default=0.10,
+        ge=0,
+        le=1,
+        description="A roster snapshot separating more than this share of active staff is held.",
+    )
+    roster_hold_moved_share: float = Field(
+        default=0.20,
+        ge=0,
+        le=1,
+        description="A roster snapshot moving more than this share to other org units is held.",
     )
     policies_dir: Path | None = Field(
         default=None,
@@ -222,12 +261,38 @@ class Settings(BaseSettings):
         gt=0,
         description="Largest multipart upload body accepted (documents and imports).",
     )
+    request_body_idle_seconds: float = Field(
+        default=30,
+        gt=0,
+        description="Longest pause while a request body arrives; a slower upload is refused (408).",
+    )
     login_rate_per_minute: int = Field(
         default=10, gt=0, description="Sign-in attempts per minute for one username."
     )
     login_rate_per_address_per_minute: int = Field(
         default=30, gt=0, description="Sign-in attempts per minute from one client address."
     )
+
+    # The Privacy Act disclosure ledger (docs/privacy.md).
+    disclosure_retention_years: int = Field(
+        default=STATUTORY_RETENTION_YEARS,
+        le=100,
+        description="Years a disclosure ledger entry is kept before `disclosures purge` "
+        "removes it; at least 5 (5 U.S.C. 552a(c)(2)).",
+    )
+
+    @field_validator("disclosure_retention_years")
+    @classmethod
+    def _statutory_minimum(cls, years: int) -> int:
+        if years < STATUTORY_RETENTION_YEARS:
+            # A custom error, so the sentence is shown without pydantic's "Value error,".
+            raise PydanticCustomError(
+                "retention_below_statutory_minimum",
+                "the Privacy Act keeps the accounting of disclosures at least {minimum} years "
+                "(5 U.S.C. 552a(c)(2)); {years} is too few",
+                {"minimum": STATUTORY_RETENTION_YEARS, "years": years},
+            )
+        return years
 
     @classmethod
     def settings_customise_sources(

@@ -7,12 +7,16 @@ stale."""
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Any
 
 import pytest
 from area_world import Client, app, csv_bytes, same_refusal, upload, write_policies
 from fastapi import FastAPI
+from httpx2 import Response
+from pydantic import BaseModel
 
 from api_world import PEOPLE, World
+from dutystation.api.routes.status import EmployeeStatusOut, OverviewOut, PeopleOut
 from dutystation.bootstrap import bootstrap
 from dutystation.ingest.fields import ImportKind
 from dutystation.services.importing import run_import
@@ -47,6 +51,16 @@ def _timecards(world: World) -> None:
     runtime.engine.dispose()
 
 
+def conforming(answer: Response, model: type[BaseModel]) -> Any:
+    """The JSON of a 200 answer, which must be exactly its documented model's: parsed by the
+    model (its types, no field missing or extra) and encoded again, the same bytes (the
+    routes encode the services' dataclasses without building the model)."""
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-type"] == "application/json"
+    assert model.model_validate_json(answer.content).model_dump_json().encode() == answer.content
+    return answer.json()
+
+
 @pytest.fixture
 def snapshot(world: World, app: FastAPI) -> World:
     write_policies(world.data_dir.parent / "policies")
@@ -56,8 +70,7 @@ def snapshot(world: World, app: FastAPI) -> World:
 
 def test_an_employee_reads_their_own_weeks_and_status(snapshot: World, client_for: Client) -> None:
     answer = client_for("employee").get("/api/v1/status/me")
-    assert answer.status_code == 200, answer.text
-    body = answer.json()
+    body = conforming(answer, EmployeeStatusOut)
     assert (body["employee_id"], body["org_unit"], body["arrangement"]) == (
         "W1",
         "TEAM-A1",
@@ -90,16 +103,14 @@ def test_a_status_outside_the_scope_reads_as_not_found(snapshot: World, client_f
             client.get(f"/api/v1/status/employees/{foreign}"),
             foreign,
         )
-    assert client_for("supervisor").get("/api/v1/status/employees/W2").status_code == 200
+    conforming(client_for("supervisor").get("/api/v1/status/employees/W2"), EmployeeStatusOut)
     assert client_for("leader").get("/api/v1/status/employees/W3").status_code == 200
     assert client_for("anonymous").get("/api/v1/status/me").status_code == 401
     assert client_for("agency_admin").get("/api/v1/status/me").status_code == 404  # no record
 
 
 def test_a_supervisor_sees_their_team(snapshot: World, client_for: Client) -> None:
-    team = client_for("supervisor").get("/api/v1/team")
-    assert team.status_code == 200, team.text
-    body = team.json()
+    body = conforming(client_for("supervisor").get("/api/v1/team"), PeopleOut)
     assert [p["employee_id"] for p in body["items"]] == ["W1", "W2"] and body["total"] == 2
     assert {p["status"] for p in body["items"]} == {"non_compliant"}
     assert client_for("employee").get("/api/v1/team").status_code == 403
@@ -109,9 +120,7 @@ def test_a_leader_drills_down_from_the_component_to_people(
     snapshot: World, client_for: Client
 ) -> None:
     leader = client_for("leader")
-    top = leader.get("/api/v1/overview")
-    assert top.status_code == 200, top.text
-    body = top.json()
+    body = conforming(leader.get("/api/v1/overview"), OverviewOut)
     assert body["org_unit"] == "COMP-A" and body["since"] == "2025-01-20"
     rows = {(c["org_unit"], c["own_staff_only"]): c for c in body["children"]}
     assert set(rows) == {("TEAM-A1", False), ("TEAM-A2", False), ("COMP-A", True)}
@@ -122,8 +131,7 @@ def test_a_leader_drills_down_from_the_component_to_people(
     assert len(team["weeks"]) == WEEKS and team["exemptions"] == {}
     assert rows[("COMP-A", True)]["share_on_site"] == 1.0  # the director, on site
     people = leader.get("/api/v1/overview/people", params={"org": "TEAM-A1", "limit": 2})
-    assert people.status_code == 200, people.text
-    page = people.json()
+    page = conforming(people, PeopleOut)
     assert [p["employee_id"] for p in page["items"]] == ["MGR1", "W1"] and page["total"] == 3
     same_refusal(
         leader.get("/api/v1/overview", params={"org": "NOPE"}),
@@ -138,7 +146,7 @@ def test_a_leader_drills_down_from_the_component_to_people(
         "TEAM-B1",
     )
     assert client_for("employee").get("/api/v1/overview").status_code == 403
-    whole = client_for("auditor").get("/api/v1/overview").json()
+    whole = conforming(client_for("auditor").get("/api/v1/overview"), OverviewOut)
     assert whole["org_unit"] == "DEPT"
     assert {c["org_unit"] for c in whole["children"]} == {"COMP-A", "COMP-B"}
 
@@ -147,7 +155,7 @@ def test_answers_say_when_an_import_made_them_stale(snapshot: World, client_for:
     extra = csv_bytes(TIMECARDS, [("W1", "2025-03-03", "onsite", "8", "HQ")])
     stored = upload(client_for("agency_admin"), "timecards", ("late.csv", extra))
     assert stored.status_code == 200, stored.text
-    body = client_for("employee").get("/api/v1/status/me").json()
+    body = conforming(client_for("employee").get("/api/v1/status/me"), EmployeeStatusOut)
     assert body["snapshot"]["stale"] is True and body["snapshot"]["changed_at"]
     assert client_for("leader").get("/api/v1/overview").json()["snapshot"]["stale"] is True
 

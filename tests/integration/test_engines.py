@@ -1,9 +1,12 @@
 """One evaluation, two engines: DuckDB (the default) and Spark in local mode must hand back
 identical reports on the same data: the demo department's roster, events, exemptions and
-agreements. Marked ``spark`` (a JVM starts: ~15 s); skip with ``-m 'not spark'``."""
+agreements. Marked ``spark`` (a JVM starts: ~15 s); skip with ``-m 'not spark'``. Without
+Java 17+ or pyspark the module skips and says why; under ``DUTYSTATION_REQUIRE_SPARK=1``
+(CI) it fails instead (``tests/spark_required.py``)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -11,7 +14,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from dutystation.analytics.spark_engine import spark_session, stop_spark
+from dutystation.analytics.spark_engine import _failure_sentence, spark_session, stop_spark
 from dutystation.bootstrap import bootstrap
 from dutystation.domain.inputs import EvaluationInputs
 from dutystation.errors import ConfigError
@@ -19,8 +22,9 @@ from dutystation.evaluation_inputs import load_agreements, load_exemptions
 from dutystation.services.demo import run_demo
 from dutystation.services.evaluate import EvaluationRequest, decoded, evaluate
 from dutystation.settings import Settings, load_settings
+from spark_required import fail_without_spark, require_spark
 
-pyspark = pytest.importorskip("pyspark")
+require_spark()
 pytestmark = [
     pytest.mark.spark,
     pytest.mark.slow,
@@ -33,6 +37,11 @@ pytestmark = [
 # not-yet-due, pending, covered-by-agreement, compliant and non-compliant rows all occur.
 RANGE = EvaluationRequest(date(2025, 2, 3), date(2025, 2, 23), periods=("week", "pay_period"))
 ORDER = ["employee_id", "period_kind", "period_label"]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _spark_can_run() -> None:
+    fail_without_spark()  # reached only under DUTYSTATION_REQUIRE_SPARK=1 (CI)
 
 
 @pytest.fixture(scope="module")
@@ -82,10 +91,57 @@ def test_the_fixture_reaches_the_statuses_whose_texts_spark_formats_differently(
     assert any("% of hours at the duty station" in r for r in reasons)
 
 
-def test_an_unreachable_spark_master_is_one_sentence(tmp_path: Path) -> None:
+def test_an_unreachable_spark_master_is_one_sentence_within_seconds(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path, analytics="spark", spark_master="spark://127.0.0.1:9")
+    started = time.monotonic()
     with pytest.raises(ConfigError) as caught:
         spark_session(settings)
+    # Checked with a 5 s TCP connect before any JVM starts, not Spark's minute of retries.
+    assert time.monotonic() - started < 10
     message = str(caught.value)
     assert message.startswith("the Spark server spark://127.0.0.1:9 cannot be reached")
     assert "check spark_master" in message and "\n" not in message
+
+
+class _JavaError(Exception):
+    """What py4j raises for a failed Spark job: the Java exception's text, causes and all."""
+
+
+@pytest.mark.parametrize(
+    ("master", "memory", "advice"),
+    [
+        ("local[2]", None, "raise spark_driver_memory (now 1g) to 2g "
+         "(DUTYSTATION_SPARK_DRIVER_MEMORY=2g) and run again"),
+        ("local[2]", "4g", "raise spark_driver_memory (now 4g) to 8g "
+         "(DUTYSTATION_SPARK_DRIVER_MEMORY=8g) and run again"),
+        ("spark://m:7077", None,
+         "give the cluster's executors more memory (spark.executor.memory)"),
+    ],
+)  # fmt: skip
+def test_spark_running_out_of_memory_says_what_to_raise(
+    tmp_path: Path, master: str, memory: str | None, advice: str
+) -> None:
+    # The text of the 20M bench run at the default 1g (bench/README.md, Spark section).
+    failed = _JavaError(
+        "An error occurred while calling o1234.localCheckpoint.\n"
+        ": org.apache.spark.SparkException: Job aborted due to stage failure: Task 3 in stage "
+        "41.0 failed 1 times\nCaused by: org.apache.spark.memory.SparkOutOfMemoryError: "
+        "[UNABLE_TO_ACQUIRE_MEMORY] Unable to acquire 262144 bytes of memory, got 0. "
+        "SQLSTATE: 53200\n\tat org.apache.spark.errors.SparkCoreErrors$.outOfMemoryError"
+    )
+    settings = Settings(data_dir=tmp_path, spark_master=master, spark_driver_memory=memory)
+    assert _failure_sentence(settings, failed) == (
+        f"Spark ran out of memory during the evaluation (UNABLE_TO_ACQUIRE_MEMORY); {advice}"
+    )
+
+
+def test_another_spark_failure_names_its_condition_and_the_log(tmp_path: Path) -> None:
+    failed = _JavaError(
+        ": org.apache.spark.sql.AnalysisException: [UNRESOLVED_COLUMN.WITH_SUGGESTION] A "
+        "column ... cannot be resolved.\n\tat org.apache"
+    )
+    sentence = _failure_sentence(Settings(data_dir=tmp_path), failed)
+    assert sentence == (
+        f"the evaluation failed on Spark (UNRESOLVED_COLUMN); {tmp_path}/tmp/spark-driver.log "
+        "has the details"
+    )

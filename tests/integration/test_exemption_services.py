@@ -170,9 +170,12 @@ def test_documents_download_by_role_and_every_download_is_audited(world: World) 
     with pytest.raises(NotFound, match=f"request {medical} has no document 1"):
         download_document(world.runtime, world.actor("s1"), medical, 1)
     assert download_document(world.runtime, world.actor("ra"), medical, 1).data == PDF
-    assert audit_outcomes(world.runtime.engine)[-2:] == [
+    # The RA coordinator's copy of another person's document is also a Privacy Act
+    # disclosure (docs/privacy.md), recorded in the ledger with its own audit record.
+    assert audit_outcomes(world.runtime.engine)[-3:] == [
         ("exemption.read", "denied"),
         ("exemption.read_medical", "allowed"),
+        ("disclosure.record", "allowed"),
     ]
 
 
@@ -226,8 +229,7 @@ def test_each_role_lists_only_the_requests_in_its_scope(world: World) -> None:
     assert ids("tmo", status=RequestStatus.APPROVED) == []
     with pytest.raises(Forbidden):
         ids("nobody")
-    with pytest.raises(NotFound, match="org unit 'NOPE' does not exist"):
-        ids("tmo", org_unit="NOPE")
+    assert ids("tmo", org_unit="NOPE") == []  # like a unit outside the scope
 
 
 def _nothing(world: World) -> Any:

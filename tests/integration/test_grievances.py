@@ -133,7 +133,7 @@ def test_bad_requests_are_one_sentence_and_change_nothing(store: Engine) -> None
         (lambda: filed(store, filed_on=date(2999, 1, 1)), ConfigError, "in the future"),
         (lambda: filed(store), Conflict, "same agreement, unit, day and subject"),
         (lambda: filed(store, subject="x", employees=["E3"]), ConfigError, "'E3' is not in"),
-        (lambda: filed(store, subject="x", employees=["E9"]), NotFound, "no employee 'E9'"),
+        (lambda: filed(store, subject="x", employees=["E9"]), ConfigError, "'E9' is not in"),
         (
             lambda: change_status(store, HR, gid, GrievanceStatus.FILED, date(2025, 3, 1)),
             Conflict,

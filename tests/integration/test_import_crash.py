@@ -1,192 +1,157 @@
-"""A badge import killed with SIGKILL at any moment leaves the store with the whole batch or
-none of it; recovery plus a re-import then holds every event exactly once (RELIABILITY T18).
+"""RELIABILITY T18: an import killed with SIGKILL at any moment leaves the whole batch or
+none of it, the stores pass their integrity checks, and re-running the import then holds
+every row exactly once. Badge events (Parquet event store, audit record in the database)
+and the roster (the database), each on SQLite and on PostgreSQL.
 
-The child process is this file run as a script: it imports the badge file into the data
-dir it is given and prints a marker when the import starts, so the kill falls inside the
-import, not in interpreter start-up.
+CI: 20 trials x 200,000 badge events and 20 trials x 50,000 roster rows per backend (a
+200,000-row roster trial costs about half a minute on the 2-core CI machine, which would
+keep ``make test`` well over 20 minutes; the commit protocol does not depend on the size).
+Nightly (DUTYSTATION_TEST_PROFILE=nightly): 50 trials x 1,000,000 rows of each.
+DUTYSTATION_CRASH_TRIALS / DUTYSTATION_CRASH_ROWS / DUTYSTATION_CRASH_ROSTER_ROWS override.
+
+Each trial starts from a fresh copy of a prepared store (SQLite: the data dir copied;
+PostgreSQL: ``CREATE DATABASE ... TEMPLATE``), runs ``dutystation import KIND FILE`` in a
+child process (import_harness.py run as a script: it loads the package, waits for "go",
+prints a marker and calls the command line's ``main``), sleeps a stratified random time in
+[0, 1.2 x the uninterrupted run's duration] after the marker and kills the child. The
+next trial's child is started while the current trial is checked, so interpreter
+start-up does not add to the run time.
 """
 
 from __future__ import annotations
 
 import os
 import random
-import signal
-import subprocess
-import sys
+import shutil
 import time
-from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-import duckdb
-import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
 import pytest
+from import_harness import (
+    Backend,
+    Child,
+    audit_records,
+    backend,
+    badge_state,
+    check_database,
+    distinct_swipes,
+    make_inputs,
+    prepare,
+    roster_state,
+    run_in_process,
+)
+from sqlalchemy import Engine
 
-ROWS = 200_000
-TRIALS = int(os.environ.get("DUTYSTATION_CRASH_TRIALS", "12"))
-NOW = datetime(2026, 12, 1, tzinfo=UTC)
-ZONES = ["America/New_York", "America/Chicago", "America/Phoenix", "Pacific/Guam"]
-STARTED = "import started"
+__all__ = ["backend"]
 
-
-def make_files(folder: Path) -> tuple[Path, Path, Path, Path]:
-    """Badge file (1 % repeated rows), an earlier overlapping file, employees, offices."""
-    rng = np.random.default_rng(18)
-    employees = pa.array([f"E{i:05d}" for i in range(5_000)])
-    sites = pa.array([f"S{i:02d}" for i in range(50)])
-    day_text = pa.array([(date(2025, 1, 1) + timedelta(d)).isoformat() for d in range(365)])
-    clock = pa.array([f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}" for s in range(86_400)])
-    n = ROWS - ROWS // 100
-    table = pa.table(
-        {
-            "employee_id": employees.take(pa.array(rng.integers(0, 5_000, n))),
-            "timestamp": pc.binary_join_element_wise(
-                day_text.take(pa.array(rng.integers(0, 365, n))),
-                clock.take(pa.array(rng.integers(7 * 3600, 19 * 3600, n))),
-                "T",
-            ),
-            "site_id": sites.take(pa.array(rng.integers(0, 50, n))),
-            "direction": pa.array(np.array(["IN", "OUT", ""], dtype=object)[rng.integers(0, 3, n)]),
-        }
-    )
-    table = pa.concat_tables([table, table.take(pa.array(rng.choice(n, ROWS - n)))])
-    badges, earlier = folder / "badges.csv", folder / "earlier.csv"
-    pacsv.write_csv(table, badges)
-    pacsv.write_csv(table.slice(0, ROWS // 4), earlier)
-    people, offices = folder / "employees.parquet", folder / "sites.parquet"
-    pq.write_table(pa.table({"employee_id": employees}), people)
-    pq.write_table(
-        pa.table({"site_id": sites, "timezone": [ZONES[i % len(ZONES)] for i in range(50)]}),
-        offices,
-    )
-    return badges, earlier, people, offices
+NIGHTLY = os.environ.get("DUTYSTATION_TEST_PROFILE") == "nightly"
+ROWS = int(os.environ.get("DUTYSTATION_CRASH_ROWS", 1_000_000 if NIGHTLY else 200_000))
+ROSTER_ROWS = int(os.environ.get("DUTYSTATION_CRASH_ROSTER_ROWS", 1_000_000 if NIGHTLY else 50_000))
+TRIALS = int(os.environ.get("DUTYSTATION_CRASH_TRIALS", 50 if NIGHTLY else 20))
 
 
-def run_import(data_dir: Path, source: Path, people: Path, offices: Path) -> float:
-    """The import under test, as the CLI runs it; returns its duration in seconds."""
-    from dutystation.ingest.fields import ImportKind
-    from dutystation.ingest.profiles import default_profile
-    from dutystation.ingest.reference import BADGES_SCHEMA, ReferenceData
-    from dutystation.services.import_events import import_badges
-    from dutystation.settings import Settings
-
-    reference = ReferenceData(
-        pq.read_table(people), BADGES_SCHEMA.empty_table(), pq.read_table(offices)
-    )
-    settings = Settings(data_dir=data_dir)
-    print(STARTED, flush=True)
-    started = time.perf_counter()
-    import_badges(settings, [source], default_profile(ImportKind.BADGES), reference, now=NOW)
-    return time.perf_counter() - started
-
-
-def committed(data_dir: Path) -> tuple[int, int, int]:
-    """(manifests, rows readers see, distinct events among them)."""
-    from dutystation.events.schemas import EventKind
-    from dutystation.events.store import EventStore
-
-    store = EventStore(data_dir / "events")
-    relation = store.scan_sql(EventKind.BADGES)
-    row = (
-        duckdb.connect()
-        .execute(
-            f"SELECT count(*), count(DISTINCT (employee_id, site_id, ts_utc, direction)) "
-            f"FROM {relation}"
-        )
-        .fetchone()
-    )
-    assert row is not None
-    return len(store.manifests(EventKind.BADGES)), int(row[0]), int(row[1])
-
-
-def parquet_files(data_dir: Path) -> set[Path]:
-    return set((data_dir / "events" / "badges").glob("month=*/*.parquet"))
-
-
-def child(data_dir: Path, *inputs: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, __file__, str(data_dir), *map(str, inputs)],
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=data_dir.parent,
-    )
+def kill_fractions(seed: int) -> list[float]:
+    """Stratified over [0, 1.2]: one random time per slice, in a shuffled order, so every
+    phase gets kills (reading, checking, writing, publishing, the commit, after it)."""
+    rng = random.Random(seed)
+    fractions = [1.2 * (i + rng.random()) / TRIALS for i in range(TRIALS)]
+    rng.shuffle(fractions)
+    return fractions
 
 
 @pytest.mark.slow
-def test_a_killed_badge_import_leaves_all_or_nothing_and_a_rerun_stores_each_event_once(
-    tmp_path: Path,
+@pytest.mark.parametrize("kind", ["roster", "badges"])
+def test_a_killed_import_leaves_all_or_nothing_and_a_rerun_stores_each_row_once(
+    backend: Backend, kind: str, tmp_path: Path
 ) -> None:
-    badges, earlier, people, offices = make_files(tmp_path)
-    source = pacsv.read_csv(
-        badges,
-        convert_options=pacsv.ConvertOptions(
-            column_types=dict.fromkeys(
-                ["employee_id", "timestamp", "site_id", "direction"], pa.string()
-            )
-        ),
-    )
-    distinct = source.group_by(source.column_names).aggregate([]).num_rows
-    before_kill = len(
-        pacsv.read_csv(earlier)
-        .group_by(["employee_id", "timestamp", "site_id", "direction"])
-        .aggregate([])
-    )
+    from dutystation.events.store import EventStore
+    from dutystation.store.db import make_engine
 
-    # An uninterrupted run, on a store that already holds a batch like every trial's: how
-    # long the import takes, and that it stores every event.
-    clean = tmp_path / "clean" / "data"
-    clean.parent.mkdir()
-    run_import(clean, earlier, people, offices)
-    run = child(clean, badges, people, offices)
-    out, _ = run.communicate(timeout=300)
-    assert run.returncode == 0, out
-    duration = float(out.strip().splitlines()[-1])
-    assert committed(clean) == (2, distinct, distinct)
+    rows = ROSTER_ROWS if kind == "roster" else ROWS
+    inputs = make_inputs(tmp_path, rows)
+    source = inputs.roster if kind == "roster" else inputs.badges
+    prepare(backend, inputs, kind)
+    full = rows if kind == "roster" else distinct_swipes(inputs.badges)
+    before = 0 if kind == "roster" else distinct_swipes(inputs.earlier)
+    action = f"import.{kind}"
 
-    # Kill times are stratified over [0, 1.2 x duration] (one random time per slice, in a
-    # shuffled order), so every phase gets kills: reading, checking, writing, publishing,
-    # the manifest, and after the commit.
-    rng = random.Random(20250120)
-    fractions = [1.2 * (i + rng.random()) / TRIALS for i in range(TRIALS)]
-    rng.shuffle(fractions)
+    def state(data: Path, engine: Engine) -> int:
+        """Rows of the killed batch's kind that readers see, checked for duplicates."""
+        if kind == "roster":
+            people, versions, batches = roster_state(engine)
+            assert people == versions, (people, versions)
+            # One import-log row and audit record per committed run (a re-run that changes
+            # nothing is recorded too), written in the batch's own transaction.
+            assert (batches == 0) == (people == 0), (people, batches)
+            assert len(audit_records(engine, action)) == batches
+            return people
+        manifests, rows, unique = badge_state(data)
+        assert rows == unique, "duplicated events"
+        # A re-run that stores nothing new still commits its (empty) batch: 2 or 3 then.
+        assert (manifests, rows) in {(1, before), (2, full), (3, full)}, (manifests, rows)
+        assert len(audit_records(engine, action)) <= manifests  # backfilled on the next run
+        return rows
+
+    # An uninterrupted run: how long the import takes, and that it stores every row.
+    clean_dir, clean_url = backend.fresh("clean")
+    clean = Child(clean_dir, clean_url, kind, source)
+    clean.go()
+    duration = clean.finish()
+    engine = make_engine(clean_url)
+    try:
+        assert state(clean_dir, engine) == full
+    finally:
+        engine.dispose()
+
+    def check_trial(data: Path, engine: Engine) -> int:
+        # Readers see the batch whole or not at all, and every store checks out.
+        seen = state(data, engine)
+        assert seen in {before, full}, f"{data.parent.name}: {seen} rows"
+        check_database(engine)
+        url = engine.url.render_as_string(hide_password=False)
+        if kind == "badges":
+            # Recovery removes every file no manifest names ...
+            store = EventStore(data / "events")
+            store.recover()
+            named = {p.resolve() for m in store.manifests() for p in store.files(m.kind)}
+            on_disk = {p.resolve() for p in (data / "events" / "badges").glob("month=*/*")}
+            assert on_disk == named, f"{data.parent.name}: files no manifest names"
+        # ... and a re-run completes the store with every row exactly once.
+        run_in_process(data, url, kind, source)
+        assert state(data, engine) == full, f"{data.parent.name}: lost or doubled rows"
+        if kind == "badges":  # every committed batch has its audit record, once
+            batches = [m.batch_id for m in EventStore(data / "events").manifests()]
+            assert audit_records(engine, action) == sorted(batches), data.parent.name
+        check_database(engine)
+        return seen
+
+    fractions = kill_fractions(20250120)
     outcomes = {"none": 0, "all": 0}
-    for trial in range(TRIALS):
-        data_dir = tmp_path / f"trial-{trial}" / "data"
-        data_dir.parent.mkdir()
-        run_import(data_dir, earlier, people, offices)  # the store already holds a batch
-        assert committed(data_dir) == (1, before_kill, before_kill)
-        run = child(data_dir, badges, people, offices)
-        assert run.stdout is not None
-        assert run.stdout.readline().strip() == STARTED
-        time.sleep(fractions[trial] * duration)
-        os.kill(run.pid, signal.SIGKILL)
-        run.wait(60)
-        run.stdout.close()
-
-        # Readers see the earlier batch alone, or both batches whole: never a part.
-        manifests, rows, unique = committed(data_dir)
-        assert rows == unique, f"trial {trial}: duplicated events"
-        assert (manifests, rows) in {(1, before_kill), (2, distinct)}, f"trial {trial}"
-        outcomes["all" if manifests == 2 else "none"] += 1
-
-        # Recovery removes every file no manifest names, and a re-run completes the store.
-        from dutystation.events.store import EventStore
-
-        store = EventStore(data_dir / "events")
-        store.recover()
-        named = {p.resolve() for p in store.files(store.manifests()[0].kind)}
-        assert {p.resolve() for p in parquet_files(data_dir)} == named, f"trial {trial}"
-        run_import(data_dir, badges, people, offices)
-        _, rows, unique = committed(data_dir)
-        assert (rows, unique) == (distinct, distinct), f"trial {trial}: lost or doubled events"
-    # The kills must have landed on both sides of the commit point to prove anything.
-    print(f"kills before / after the commit point: {outcomes}")
+    started = time.perf_counter()
+    upcoming: Child | None = Child(*backend.fresh("trial-0"), kind, source)
+    try:
+        for trial in range(TRIALS):
+            assert upcoming is not None
+            child, upcoming = upcoming, None
+            child.go()
+            time.sleep(fractions[trial] * duration)
+            child.kill()
+            if trial + 1 < TRIALS:  # start-up of the next child overlaps this trial's checks
+                upcoming = Child(*backend.fresh(f"trial-{trial + 1}"), kind, source)
+            engine = make_engine(child.url)
+            try:
+                seen = check_trial(child.data_dir, engine)
+            finally:
+                engine.dispose()
+            outcomes["all" if seen == full else "none"] += 1
+            shutil.rmtree(child.data_dir.parent)
+    finally:
+        if upcoming is not None:
+            upcoming.kill()
+    elapsed = time.perf_counter() - started
+    print(
+        f"T18 {kind} on {backend.name}: {TRIALS} trials x {rows:,} rows in {elapsed:.0f} s; "
+        f"clean run {duration:.1f} s; kills before / after the commit point: {outcomes}"
+    )
+    # The kills must have landed before the commit point to prove anything.
     assert outcomes["none"] > 0, outcomes
-
-
-if __name__ == "__main__":
-    target, source_file, people_file, offices_file = map(Path, sys.argv[1:])
-    print(f"{run_import(target, source_file, people_file, offices_file):.3f}", flush=True)

@@ -276,8 +276,9 @@ def test_reminders_go_to_those_who_have_not_acknowledged_once_per_deadline(
     )
     assert comp_a["acknowledged"] == 2 and comp_a["reminders_sent"] == 3
     audited = [json.loads(r.after or "{}") for r in audit_rows(roster, "notice.send")]
-    assert [a["kind"] for a in audited] == ["announcement", "reminder"]
+    assert [a["kind"] for a in audited] == ["announcement", "reminder", "reminder"]
     assert audited[1]["deadline"] == "2025-02-21"
+    assert audited[2]["recipients"] == 0  # the second run reached nobody: recorded all the same
 
 
 def test_no_reminder_before_the_window_or_after_the_deadline(roster: Engine) -> None:

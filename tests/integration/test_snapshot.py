@@ -3,7 +3,7 @@
 smallest demo: the snapshot holds exactly the evaluation it came from; the overview shows
 the reports' figures for the same weeks; scopes hold (self, a supervisor's reports,
 another component answers "not found"); a refresh that fails leaves the old snapshot; an
-import marks it stale."""
+import, or an exemption request filed, decided or withdrawn, marks it stale."""
 
 from __future__ import annotations
 
@@ -25,9 +25,14 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from dutystation.bootstrap import Runtime
+from dutystation.domain.directive import ExemptionCategory
+from dutystation.domain.exemptions import Decision
 from dutystation.errors import Conflict, Forbidden, NoEvidence, NotFound
 from dutystation.ingest.fields import ImportKind
 from dutystation.services.evaluate import EvaluationRequest, decoded, evaluate
+from dutystation.services.exemption_decisions import certify
+from dutystation.services.exemption_records import REQUESTS
+from dutystation.services.exemption_requests import NewRequest, request_exemption, withdraw_request
 from dutystation.services.importing import run_import
 from dutystation.services.reporting import ReportRequest, build_report
 from dutystation.services.snapshot import refresh_snapshot
@@ -289,6 +294,39 @@ def test_an_import_that_stores_rows_marks_the_snapshot_stale(
     assert not employee_status(world, actor(world, "employee")).snapshot.stale
     run_import(world, ImportKind.BADGES, [new])  # stores nothing new
     assert not employee_status(world, actor(world, "employee")).snapshot.stale
+
+
+def test_filing_deciding_and_withdrawing_a_request_mark_the_snapshot_stale(
+    world: Runtime,
+) -> None:
+    """What the pages show comes from the snapshot: once a request changes someone's status
+    (pending, exempt, not), every answer says the figures are out of date."""
+
+    def stale() -> bool:
+        return employee_status(world, actor(world, "employee")).snapshot.stale
+
+    assert not stale()
+    with world.engine.connect() as conn:
+        pending = conn.scalar(
+            select(REQUESTS.c.id).where(
+                REQUESTS.c.filed_by == "employee2", REQUESTS.c.status == "submitted"
+            )
+        )
+    assert pending is not None  # the demo's request waiting for the component head
+    certify(world, actor(world, "leader"), pending, Decision.APPROVE, "a seat is found later")
+    assert stale()
+    refresh_snapshot(world)
+    assert not stale()
+    mine = employee_status(world, actor(world, "employee")).employee_id
+    asked = NewRequest(
+        mine, ExemptionCategory.COMPELLING_REASON, date(2025, 6, 2), date(2025, 6, 6), "A move."
+    )
+    filed = request_exemption(world, actor(world, "employee"), asked)
+    assert stale()
+    refresh_snapshot(world)
+    withdraw_request(world, actor(world, "employee"), filed)
+    assert stale()
+    refresh_snapshot(world)  # as the other tests found it: current
 
 
 def test_nothing_to_read_before_the_first_refresh(tmp_path: Path) -> None:

@@ -27,7 +27,7 @@ from dutystation.ingest.reference import (
     ReferenceData,
 )
 from dutystation.ingest.summary import ImportSummary
-from dutystation.services import import_events
+from dutystation.services import import_chunks
 from dutystation.services.import_events import import_badges
 from dutystation.settings import Settings
 
@@ -517,7 +517,7 @@ def test_a_chunked_import_gives_the_same_result_as_one_chunk(
     small = settings.model_copy(update={"import_batch_rows": 7})
     summary = run(small, source)
     assert (summary.rows_read, summary.rows_stored, summary.duplicates) == (256, 216, 40)
-    monkeypatch.setattr(import_events, "_SCAN_BATCH_ROWS", 3)
+    monkeypatch.setattr(import_chunks, "_SCAN_BATCH_ROWS", 3)
     other = Settings(data_dir=tmp_path / "other")
     assert run(other, source).rows_stored == 216
     assert stored(other) == stored(small)

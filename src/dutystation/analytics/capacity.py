@@ -276,6 +276,11 @@ def register(
     """)
 
 
+# People expected, summed exactly: a float sum depends on the order of its terms, and that
+# order follows the roster's row order, which SQLite and PostgreSQL return differently (the
+# capacity report differed in the last digit, and once in a rounded figure, between them).
+# Each term is rounded to 1e-12 of a person first, then added as a decimal.
+_EXPECTED = "CAST(sum(CAST(s.n * r.rate AS DECIMAL(38, 12))) AS DOUBLE)"
 # Every span expanded to its days and rated, summed per office and day (where people count)
 # and per roster duty station, arrangement and day (the headcount), in one pass.
 _SPAN_DAYS = """
@@ -288,7 +293,7 @@ WITH agg AS (
         grouping(s.station) = 0 AS placed,
         sum(s.n) FILTER (WHERE s.designated) AS designated,
         sum(s.n) FILTER (WHERE r.exempt) AS exempt,
-        sum(s.n * r.rate) AS expected,
+        {_EXPECTED} AS expected,
         sum(s.n) AS people
     {_SPAN_DAYS}
     GROUP BY GROUPING SETS ((s.station, d.day), (s.duty_station, s.arrangement, d.day))
@@ -317,7 +322,7 @@ LEFT JOIN assigned AS a ON a.site_id = o.site_id AND a.day = d.day
 """
 
 UNPLACED_DAYS_SQL = f"""
-SELECT s.org_unit, d.day, CAST(sum(s.n) AS BIGINT) AS people, sum(s.n * r.rate) AS expected
+SELECT s.org_unit, d.day, CAST(sum(s.n) AS BIGINT) AS people, {_EXPECTED} AS expected
 {_SPAN_DAYS}
 WHERE s.station IS NULL AND r.rate > 0
 GROUP BY ALL

@@ -12,13 +12,22 @@ one: its large intermediate tables are then stored compressed and can be paged o
 
 from __future__ import annotations
 
+import math
 import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
 
 from dutystation.errors import StoreError
 from dutystation.settings import Settings
+
+_UNITS = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12}
+_UNITS.update({"kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40})
+# Below this DuckDB fails on fixed costs (buffers, the scratch file) whatever the data.
+_FLOOR = 256 * 10**6
 
 
 def connect(
@@ -47,3 +56,48 @@ def connect(
         ) from None
     con.execute("SET TimeZone = 'UTC'")
     return con
+
+
+def _limit_bytes(limit: str) -> int:
+    """``duckdb_memory_limit`` in bytes (settings only accept "<number> <unit>")."""
+    found = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-z]+)\s*", limit.lower())
+    return int(float(found.group(1)) * _UNITS[found.group(2)]) if found else _FLOOR
+
+
+def _machine_bytes() -> int:
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError):  # not every platform names them
+        return 0
+
+
+def raise_limit_advice(limit: str) -> str:
+    """What to do when a job ran out of ``limit``: the figure to raise it to (twice the
+    limit, at least 256MB, in whole MB or GB), or, when that is more than 3/4 of this
+    machine's memory, to make the job smaller."""
+    wanted = max(2 * _limit_bytes(limit), _FLOOR)
+    machine = _machine_bytes()
+    if machine and wanted > machine * 3 // 4:
+        return (
+            f"this machine's {machine / 10**9:.0f}GB cannot hold more; evaluate a shorter "
+            "range or one org unit"
+        )
+    figure = (
+        f"{math.ceil(wanted / 10**9)}GB" if wanted >= 10**9 else f"{math.ceil(wanted / 10**6)}MB"
+    )
+    return f"raise it to {figure} (DUTYSTATION_DUCKDB_MEMORY_LIMIT={figure}) and run again"
+
+
+@contextmanager
+def memory_errors(settings: Settings, job: str) -> Iterator[None]:
+    """DuckDB's OutOfMemoryException (several lines of tuning hints about SET commands a
+    user cannot type) as one sentence naming the setting and the figure to raise it to.
+    Used around work whose results are only stored after it succeeds."""
+    try:
+        yield
+    except duckdb.OutOfMemoryException:
+        limit = settings.duckdb_memory_limit
+        raise StoreError(
+            f"{job} needs more memory than duckdb_memory_limit ({limit}) allows; "
+            f"{raise_limit_advice(limit)}; nothing was stored"
+        ) from None

@@ -7,31 +7,31 @@ translating each DuckDB statement with ``spark_sql``; so the evaluation is writt
 and DuckDB keeps running its original text. A ``CREATE [TEMP] TABLE`` becomes a temporary
 view, checkpointed (materialised on the executors) so later stages do not recompute it.
 
-Sessions: ``spark_master`` (``local[2]``, ``spark://host:7077``, ``yarn``...) through
-``spark-submit``'s usual builder, or ``spark_connect_url`` (``sc://host:15002``) for Spark
-Connect. The JVM starts once per process (about 10 s); each evaluation runs in a session
+The session is ``spark_start``'s (one JVM per process); each evaluation runs in a session
 of its own, so its temporary views never meet another's. pyspark is an optional
-dependency (``pip install 'dutystation[spark]'``), imported only here and only when used.
-docs/spark.md has the cluster set-up.
+dependency (``pip install 'dutystation[spark]'``), imported only when used. docs/spark.md
+has the cluster set-up.
 """
 
 from __future__ import annotations
 
 import logging
-import socket
+import re
 import time
 from collections.abc import Sequence
 from datetime import date
 from typing import Any, cast
-from urllib.parse import urlparse
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from dutystation.analytics import spark_sql
 from dutystation.analytics.evaluation import EvaluationOutcome, EvaluationTables, evaluate_sql
-from dutystation.errors import ConfigError, StoreError
+from dutystation.analytics.spark_start import LOG_FILE, spark_session, stop_spark
+from dutystation.errors import StoreError
 from dutystation.settings import Settings
+
+__all__ = ["SparkConnection", "evaluate_on_spark", "spark_session", "stop_spark"]
 
 log = logging.getLogger(__name__)
 # Result columns DuckDB returns dictionary encoded (its ENUM types; ``reason`` is encoded
@@ -49,85 +49,8 @@ _CATEGORY_COLUMNS = (
 )
 # The few columns whose Spark type is wider than DuckDB's (Spark sums SMALLINT as BIGINT).
 _NARROW = {"days_present_badge": pa.int32(), "days_on_site_ta": pa.int32()}
-_started: list[Any] = []  # sessions spark_session returned, for stop_spark
-_CONNECT_PORT = 15002
-_MASTER_PORT = 7077
-
-
-def _reachable(host: str, port: int) -> str | None:
-    """None when a TCP connection to host:port opens within 5 s, else why not."""
-    try:
-        with socket.create_connection((host, port), timeout=5):
-            return None
-    except OSError as exc:
-        return exc.strerror or type(exc).__name__
-
-
-def _check_reachable(settings: Settings) -> None:
-    if settings.spark_connect_url:
-        url = urlparse(settings.spark_connect_url)
-        where, name = (url.hostname or "", url.port or _CONNECT_PORT), "spark_connect_url"
-        shown = settings.spark_connect_url
-    elif settings.spark_master.startswith("spark://"):
-        # Standalone masters (several for high availability: the first is tried).
-        first = settings.spark_master.removeprefix("spark://").split(",")[0]
-        host, _, port = first.partition(":")
-        where, name, shown = (
-            (host, int(port or _MASTER_PORT)),
-            "spark_master",
-            settings.spark_master,
-        )
-    else:
-        return  # local[...] needs no server; yarn/k8s masters are found by Spark itself
-    why = _reachable(*where)
-    if why is not None:
-        raise ConfigError(f"the Spark server {shown} cannot be reached ({why}); check {name}")
-
-
-def spark_session(settings: Settings) -> Any:
-    """The process's Spark session for ``settings`` (started on first use). Raises
-    ``ConfigError`` when pyspark is missing or the master cannot be reached or started."""
-    try:
-        from pyspark.sql import SparkSession
-    except ImportError:
-        raise ConfigError(
-            "analytics = spark needs pyspark and sqlglot: pip install 'dutystation[spark]'"
-        ) from None
-    _check_reachable(settings)
-    builder = SparkSession.builder.appName("dutystation")
-    if settings.spark_connect_url:
-        builder = builder.remote(settings.spark_connect_url)
-    else:
-        builder = (
-            builder.master(settings.spark_master)
-            .config("spark.ui.enabled", "false")
-            .config("spark.ui.showConsoleProgress", "false")
-        )
-    builder = (
-        builder.config("spark.sql.session.timeZone", "UTC")
-        # The evaluation's stages are many small joins; 200 shuffle partitions (the
-        # default) would be mostly empty tasks. Adaptive execution merges them further.
-        .config("spark.sql.shuffle.partitions", str(settings.spark_shuffle_partitions))
-    )
-    try:
-        session = builder.getOrCreate()
-    except Exception as exc:  # py4j/JVM errors: their text is a Java stack trace
-        log.debug("Spark did not start", exc_info=True)
-        target = settings.spark_connect_url or settings.spark_master
-        raise ConfigError(
-            f"Spark could not start on {target} ({type(exc).__name__}); check spark_master "
-            "and that Java 17 or later is installed"
-        ) from None
-    if not settings.spark_connect_url:
-        session.sparkContext.setLogLevel("ERROR")
-    _started.append(session)
-    return session
-
-
-def stop_spark() -> None:
-    """Stop the Spark sessions this process started (the JVM's memory is given back)."""
-    while _started:
-        _started.pop().stop()
+_CONDITION = re.compile(r"\[([A-Z][A-Z0-9_]+)(?:\.[A-Z0-9_]+)?\]")
+_MEMORY_CONDITIONS = ("UNABLE_TO_ACQUIRE_MEMORY", "EXECUTOR_OUT_OF_MEMORY")
 
 
 class _Result:
@@ -241,6 +164,37 @@ def _like_duckdb(table: pa.Table) -> pa.Table:
     return pa.table(columns, names=table.column_names)
 
 
+def _failure_sentence(settings: Settings, exc: Exception) -> str:
+    """One sentence for an evaluation that failed inside Spark: its error condition
+    (``[UNABLE_TO_ACQUIRE_MEMORY]``...), and for the memory ones, what to raise."""
+    text = str(exc)  # a Py4JJavaError's is the Java stack trace, causes included
+    condition = getattr(exc, "getCondition", lambda: None)()
+    memory = [c for c in _MEMORY_CONDITIONS if f"[{c}]" in text or c == condition]
+    if "java.lang.OutOfMemoryError" in text:
+        memory.append("OutOfMemoryError")
+    if condition is None:
+        found = _CONDITION.search(text)
+        condition = found.group(1) if found else type(exc).__name__
+    if memory:
+        condition = memory[0]
+        if settings.spark_connect_url or not settings.spark_master.startswith("local"):
+            advice = "give the cluster's executors more memory (spark.executor.memory)"
+        else:
+            now = settings.spark_driver_memory or "1g"
+            figure = f"{2 * int(now[:-1])}{now[-1]}"
+            advice = (
+                f"raise spark_driver_memory (now {now}) to {figure} "
+                f"(DUTYSTATION_SPARK_DRIVER_MEMORY={figure}) and run again"
+            )
+        return f"Spark ran out of memory during the evaluation ({condition}); {advice}"
+    where = (
+        "the Spark Connect server's log"
+        if settings.spark_connect_url
+        else settings.tmp_dir / LOG_FILE
+    )
+    return f"the evaluation failed on Spark ({condition}); {where} has the details"
+
+
 def evaluate_on_spark(
     settings: Settings,
     tables: EvaluationTables,
@@ -253,6 +207,7 @@ def evaluate_on_spark(
 ) -> EvaluationOutcome:
     """``evaluate_sql`` on Spark: same arguments (``timecards``/``badges`` are the DuckDB
     relations of ``event_sources``), same outcome."""
+    from py4j.protocol import Py4JJavaError  # type: ignore[import-untyped]
     from pyspark.errors import PySparkException
 
     root = spark_session(settings)
@@ -271,12 +226,9 @@ def evaluate_on_spark(
             end=end,
             kinds=kinds,
         )
-    except PySparkException as exc:
+    except (PySparkException, Py4JJavaError) as exc:  # a checkpoint's or toArrow's
         log.debug("the evaluation failed on Spark", exc_info=True)
-        condition = exc.getCondition() or type(exc).__name__
-        raise StoreError(
-            f"the evaluation failed on Spark ({condition}); the driver's log has the details"
-        ) from None
+        raise StoreError(_failure_sentence(settings, exc)) from None
     finally:
         for view in session.catalog.listTables():
             if view.isTemporary:

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import APIRouter, Depends, FastAPI
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from dutystation import __version__
 from dutystation.api import errors, openapi
@@ -21,6 +23,7 @@ from dutystation.api.routes import (
     audit,
     auth,
     designation,
+    disclosures,
     exemptions,
     grievances,
     imports,
@@ -35,9 +38,11 @@ from dutystation.api.security import (
     LoginRateLimiter,
     SecurityHeadersMiddleware,
 )
+from dutystation.api.text_checks import refuse_nul_characters
 from dutystation.bootstrap import bootstrap
 from dutystation.settings import Settings
 from dutystation.web import routes as web_routes
+from dutystation.web.templating import render
 
 API_PREFIX = "/api/v1"
 OPENAPI_URL = f"{API_PREFIX}/openapi.json"
@@ -56,9 +61,15 @@ ROUTERS: list[APIRouter] = [
     reports.router,
     imports.router,
     status.router,
+    disclosures.router,
 ]
-# Run before every API route: CSRF for cookie sessions, no repeated scalar parameters.
-API_CHECKS = [Depends(require_csrf), Depends(single_query_values)]
+# Run before every API route: CSRF for cookie sessions, no repeated scalar parameters, no
+# NUL characters (which PostgreSQL cannot hold).
+API_CHECKS = [
+    Depends(require_csrf),
+    Depends(single_query_values),
+    Depends(refuse_nul_characters),
+]
 STATIC_DIR = Path(__file__).resolve().parents[1] / "web" / "static"
 
 DESCRIPTION = """
@@ -70,6 +81,35 @@ session cookie that `POST /api/v1/auth/login` sets; cookie-authenticated changes
 session's CSRF token in `X-CSRF-Token`. Errors are `application/problem+json`. Lists take
 `limit` (1-500, default 50) and `offset`. See docs/api.md.
 """
+
+
+# A browser that follows a wrong link outside the API gets a page, not JSON.
+PAGE_ERRORS = {
+    404: ("Not found", "there is no page at this address"),
+    405: ("Not possible here", "this page cannot be used that way"),
+}
+
+
+def wants_page(request: Request) -> bool:
+    """Anything outside ``/api/`` is the dashboard's: a page, unless the client asks for
+    JSON and not HTML (a script probing a URL)."""
+    path = request.url.path
+    if path == "/api" or path.startswith("/api/"):
+        return False
+    accept = request.headers.get("accept", "*/*")
+    return "html" in accept or "json" not in accept
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    """No such route, or not with this method: a page for browsers (with the security
+    headers every answer gets), problem+json for API clients."""
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code in PAGE_ERRORS and wants_page(request):
+        heading, message = PAGE_ERRORS[exc.status_code]
+        context = {"title": heading, "heading": heading, "message": message}
+        headers = dict(exc.headers or {})
+        return render(request, "error.html", context, status_code=exc.status_code, headers=headers)
+    return await errors.http_problem(request, exc)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -88,13 +128,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.runtime = runtime
     app.state.login_limiter = LoginRateLimiter(runtime.settings)
     errors.install(app)
+    app.add_exception_handler(StarletteHTTPException, http_error)
     openapi.install(app)
     app.include_router(
-        auth.public_router, prefix=API_PREFIX, dependencies=[Depends(single_query_values)]
+        auth.public_router,
+        prefix=API_PREFIX,
+        dependencies=[Depends(single_query_values), Depends(refuse_nul_characters)],
     )
     for router in ROUTERS:
         app.include_router(router, prefix=API_PREFIX, dependencies=API_CHECKS)
-    app.include_router(web_routes.router)
+    app.include_router(web_routes.router, dependencies=[Depends(refuse_nul_characters)])
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     # The last added runs first: headers go on every answer, 413 and 500 included.
     app.add_middleware(errors.InternalErrorMiddleware)
@@ -102,6 +145,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         BodyLimitMiddleware,
         max_bytes=runtime.settings.request_body_max_bytes,
         upload_max_bytes=runtime.settings.upload_body_max_bytes,
+        idle_seconds=runtime.settings.request_body_idle_seconds,
     )
     app.add_middleware(SecurityHeadersMiddleware, hsts=runtime.settings.cookie_secure)
+    app.add_middleware(errors.RequestIdMiddleware)  # outermost: every answer has the id
     return app

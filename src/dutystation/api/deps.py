@@ -35,6 +35,11 @@ def get_runtime(request: Request) -> Runtime:
     return runtime
 
 
+async def runtime_dependency(request: Request) -> Runtime:
+    """``get_runtime`` as a dependency, on the event loop (no I/O, no thread hop)."""
+    return get_runtime(request)
+
+
 def get_engine(request: Request) -> Engine:
     return get_runtime(request).engine
 
@@ -83,8 +88,9 @@ def optional_actor(request: Request) -> Actor | None:
     return actor
 
 
-def current_actor(actor: Annotated[Actor | None, Depends(optional_actor)]) -> Actor:
-    """The signed-in user; 401 when there is none."""
+async def current_actor(actor: Annotated[Actor | None, Depends(optional_actor)]) -> Actor:
+    """The signed-in user; 401 when there is none. (``async``, like every dependency that
+    does no I/O: FastAPI runs a plain ``def`` one in the thread pool, a hop per request.)"""
     if actor is None:
         raise NotAuthenticated(NOT_SIGNED_IN)
     return actor
@@ -155,7 +161,7 @@ def _is_list(schema: dict[str, Any]) -> bool:
     return any(option.get("type") == "array" for option in options)
 
 
-def writing_actor(
+async def writing_actor(
     actor: Annotated[Actor, Depends(current_actor)],
     _csrf: Annotated[None, Depends(require_csrf)],
 ) -> Actor:
@@ -167,4 +173,4 @@ def writing_actor(
 CurrentActor = Annotated[Actor, Depends(current_actor)]
 OptionalActor = Annotated[Actor | None, Depends(optional_actor)]
 WritingActor = Annotated[Actor, Depends(writing_actor)]
-RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+RuntimeDep = Annotated[Runtime, Depends(runtime_dependency)]

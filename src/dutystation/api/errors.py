@@ -4,7 +4,9 @@ detail, instance}``.
 The error tree (``dutystation.errors``) maps to a status once, here. Its messages are
 written to be shown (one sentence, no row contents), so they become ``detail``. Anything
 else is a bug: the answer is a 500 with a correlation id and nothing more; the id and the
-traceback go to the server log. A subject outside the actor's scope raises ``NotFound``
+traceback go to the server log. Every answer carries ``X-Request-ID`` (the proxy's, when it
+sent a well-formed one, else a new UUID); a 5xx repeats it as ``correlation_id`` in its
+body and in its log line (RELIABILITY T11). A subject outside the actor's scope raises ``NotFound``
 with the same sentence as a missing one, so both answers are identical apart from
 ``instance`` (RELIABILITY T01).
 """
@@ -13,7 +15,9 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import re
 import uuid
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +36,10 @@ PROBLEM_TYPE = "application/problem+json"
 BUSY = "the database is busy with another write"
 RETRY_AFTER_SECONDS = 2
 BODY_UNREADABLE = "the request body cannot be read: it is not valid for its content type"
+REQUEST_ID_HEADER = "X-Request-ID"
+# What a request id from a proxy may look like: nothing that could break a log line.
+_REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
+_request_id: ContextVar[str | None] = ContextVar("dutystation_request_id", default=None)
 
 # Most specific first: the first class an error is an instance of decides.
 STATUS: tuple[tuple[type[errors.DutystationError], int, str], ...] = (
@@ -56,6 +64,7 @@ TITLES = {
     403: "Forbidden",
     404: "Not found",
     405: "Method not allowed",
+    408: "Request timeout",
     409: "Conflict",
     413: "Request body too large",
     415: "Unsupported media type",
@@ -117,6 +126,8 @@ def problem_response(
         "instance": instance,
     }
     body.update(extra or {})
+    if status >= 500:
+        body.setdefault("correlation_id", current_request_id())
     return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_TYPE)
 
 
@@ -144,35 +155,63 @@ def for_error(exc: errors.DutystationError, instance: str) -> Response:
     if isinstance(exc, errors.StoreError):
         if str(exc).startswith(BUSY):
             headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+            log.warning("store busy; answered 503, correlation id %s", current_request_id())
             return problem_response(503, code, str(exc), instance, headers=headers)
         # Other store failures may name files or stored values: log them, say nothing.
         return internal_error(exc)
     if status == 500:
         return internal_error(exc)
     challenge = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return problem_response(status, code, _detail(exc), instance, headers=challenge)
+    return problem_response(status, code, public_detail(exc), instance, headers=challenge)
 
 
-def _detail(exc: errors.DutystationError) -> str:
+# The folders of a server path in a message ("/srv/dutystation/policies/us.toml: is not
+# valid TOML", "data/policies/us.toml: ..."): removed, the file's name stays, which is
+# what the person who sent or named the file can act on. Absolute paths (POSIX, Windows,
+# ~) whatever they end in; relative ones when they end in a file name with an extension.
+_ABSOLUTE_FOLDERS = re.compile(r"(?<![\w:/.~-])(?:[A-Za-z]:|~)?[\\/](?:[^\s'\"\\/]+[\\/])+")
+_RELATIVE_FOLDERS = re.compile(
+    r"(?<![\w:/.~-])(?!(?:application|text|image|audio|video|multipart)/)"  # media types
+    r"(?:[\w.@+-]+/)+(?=[\w.@+-]+\.[A-Za-z0-9]{1,8}\b)"
+)
+
+
+def without_server_paths(text: str) -> str:
+    return _RELATIVE_FOLDERS.sub("", _ABSOLUTE_FOLDERS.sub("", text))
+
+
+def public_detail(exc: errors.DutystationError) -> str:
+    """The error's sentence as a client may see it: without the server's folders (a
+    ``ConfigError`` names the policy or profile file it could not read)."""
     if isinstance(exc, errors.InputFileError):
         # The file's name only: the folder is the server's business (an upload's is a
         # temporary one).
         where = dataclasses.replace(exc.where, file=Path(exc.where.file.name))
-        return f"{where}: {exc.reason}"
-    return str(exc)
+        return without_server_paths(f"{where}: {exc.reason}")
+    return without_server_paths(str(exc))
 
 
 def internal_error(exc: BaseException) -> Response:
     """A bug or an unusable store: a correlation id for the log, no detail for the client."""
-    correlation = str(uuid.uuid4())
+    correlation = current_request_id()
     log.error("internal error %s", correlation, exc_info=exc)
+    try:
+        instance = f"urn:uuid:{uuid.UUID(correlation)}"
+    except ValueError:  # a proxy's id that is not a UUID
+        instance = f"urn:dutystation:request:{correlation}"
     return problem_response(
         500,
         "internal-error",
         f"internal error; quote correlation id {correlation} when reporting it",
-        f"urn:uuid:{correlation}",
+        instance,
         extra={"correlation_id": correlation},
     )
+
+
+def current_request_id() -> str:
+    """The id of the request being answered (``RequestIdMiddleware``); a new one outside a
+    request."""
+    return _request_id.get() or str(uuid.uuid4())
 
 
 def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
@@ -181,6 +220,21 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
         {"loc": [str(part) for part in error.get("loc", ())], "msg": str(error.get("msg", ""))}
         for error in exc.errors()
     ]
+
+
+async def http_problem(request: Request, exc: Exception) -> Response:
+    """Starlette's and FastAPI's HTTP errors (no such route, method not allowed, a body
+    that cannot be decoded) as problem+json."""
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400:
+        # FastAPI's answer to a body it cannot decode (not UTF-8, not the declared
+        # form encoding): invalid input like any other, so 422 like malformed JSON.
+        return problem_response(422, "validation-error", BODY_UNREADABLE, request.url.path)
+    code = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
+    detail = exc.detail if isinstance(exc.detail, str) else TITLES.get(exc.status_code, "")
+    return problem_response(
+        exc.status_code, code, detail, request.url.path, headers=dict(exc.headers or {})
+    )
 
 
 def install(app: FastAPI) -> None:
@@ -199,21 +253,9 @@ def install(app: FastAPI) -> None:
             422, "validation-error", detail, request.url.path, extra={"errors": found}
         )
 
-    async def http_error(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, StarletteHTTPException)
-        if exc.status_code == 400:
-            # FastAPI's answer to a body it cannot decode (not UTF-8, not the declared
-            # form encoding): invalid input like any other, so 422 like malformed JSON.
-            return problem_response(422, "validation-error", BODY_UNREADABLE, request.url.path)
-        code = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
-        detail = exc.detail if isinstance(exc.detail, str) else TITLES.get(exc.status_code, "")
-        return problem_response(
-            exc.status_code, code, detail, request.url.path, headers=dict(exc.headers or {})
-        )
-
     app.add_exception_handler(errors.DutystationError, dutystation_error)
     app.add_exception_handler(RequestValidationError, validation_error)
-    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(StarletteHTTPException, http_problem)
 
 
 class InternalErrorMiddleware:
@@ -245,3 +287,37 @@ class InternalErrorMiddleware:
                 raise
             response = internal_error(exc)
             await response(scope, receive, send)
+
+
+class RequestIdMiddleware:
+    """Gives every request an id, ``X-Request-ID`` on its answer: the one a proxy sent if it
+    is well formed, else a new UUID. Added last, so it runs first and a 413 or 500 from the
+    other middleware has it too."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        sent = dict(scope.get("headers") or []).get(REQUEST_ID_HEADER.lower().encode(), b"")
+        given = sent.decode("latin-1")
+        request_id = given if _REQUEST_ID.fullmatch(given) else str(uuid.uuid4())
+        token = _request_id.set(request_id)
+
+        async def with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [
+                    (k, v)
+                    for k, v in message.get("headers", [])
+                    if k.lower() != REQUEST_ID_HEADER.lower().encode()
+                ]
+                headers.append((REQUEST_ID_HEADER.lower().encode(), request_id.encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, with_id)
+        finally:
+            _request_id.reset(token)

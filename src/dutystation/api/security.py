@@ -6,6 +6,7 @@ Pure ASGI middleware (not ``BaseHTTPMiddleware``) so that bodies are never buffe
 
 from __future__ import annotations
 
+import asyncio
 import math
 import threading
 import time
@@ -73,12 +74,21 @@ class BodyLimitMiddleware:
     so, else as soon as the streamed (chunked) body passes it. The application then sees
     the client as gone, and whatever it answers is replaced by the 413, so nothing beyond
     the limit is read and nothing is changed. Multipart uploads have their own, larger
-    limit."""
+    limit. A body that stalls longer than ``idle_seconds`` between two pieces (a slow
+    upload holding a connection) is refused the same way, with 408."""
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int, upload_max_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_bytes: int,
+        upload_max_bytes: int,
+        idle_seconds: float | None = None,
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.upload_max_bytes = upload_max_bytes
+        self.idle_seconds = idle_seconds
 
     def _limit(self, scope: Scope) -> int:
         for name, value in scope["headers"]:
@@ -97,19 +107,33 @@ class BodyLimitMiddleware:
             return
         received = 0
         exceeded = False
+        slow = False
+        complete = False
         answered = False
 
         async def limited_receive() -> Message:
-            nonlocal received, exceeded
+            nonlocal received, exceeded, slow, complete
             if exceeded:
                 return {"type": "http.disconnect"}
-            message = await receive()
+            try:
+                wait = None if complete else self.idle_seconds
+                message = await asyncio.wait_for(receive(), wait)
+            except TimeoutError:
+                exceeded = slow = True
+                return {"type": "http.disconnect"}
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
+                complete = not message.get("more_body", False)
                 if received > limit:
                     exceeded = True
                     return {"type": "http.disconnect"}
             return message
+
+        async def refuse() -> None:
+            if slow:
+                await _too_slow(scope, receive, send, self.idle_seconds or 0)
+            else:
+                await _too_large(scope, receive, send, limit)
 
         async def guarded_send(message: Message) -> None:
             nonlocal answered
@@ -118,7 +142,7 @@ class BodyLimitMiddleware:
                 return
             if not answered:
                 answered = True
-                await _too_large(scope, receive, send, limit)
+                await refuse()
 
         try:
             await self.app(scope, limited_receive, guarded_send)
@@ -126,7 +150,7 @@ class BodyLimitMiddleware:
             if not exceeded:
                 raise
         if exceeded and not answered:
-            await _too_large(scope, receive, send, limit)
+            await refuse()
 
 
 def _content_length(scope: Scope) -> int | None:
@@ -144,6 +168,17 @@ async def _too_large(scope: Scope, receive: Receive, send: Send, limit: int) -> 
         413,
         "body-too-large",
         f"the request body is larger than {limit} bytes",
+        scope["path"],
+        headers={"Connection": "close"},
+    )
+    await response(scope, receive, send)
+
+
+async def _too_slow(scope: Scope, receive: Receive, send: Send, seconds: float) -> None:
+    response = problem_response(
+        408,
+        "body-too-slow",
+        f"the request body stalled for more than {seconds:g} seconds",
         scope["path"],
         headers={"Connection": "close"},
     )

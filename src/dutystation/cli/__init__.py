@@ -52,6 +52,7 @@ def _register() -> None:
         db,
         demo,
         designate,
+        disclosures,
         evaluate,
         exemptions,
         imports,

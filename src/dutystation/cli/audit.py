@@ -24,6 +24,7 @@ from dutystation.services import import_audit
 from dutystation.services.audit_export import AuditQuery, describe, export_trail, search_trail
 from dutystation.services.audit_files import ExportFormat
 from dutystation.services.audit_verify import VerifyResult, verify_file, verify_trail
+from dutystation.services.disclosures import stated
 from dutystation.settings import load_settings
 from dutystation.store.app_role import grant_app_role
 from dutystation.store.db import make_engine
@@ -51,6 +52,15 @@ FILE = typer.Option(
 )
 OUT = typer.Option(..., "--out", "-o", help="File to write (replaced atomically).")
 FORMAT = typer.Option(ExportFormat.JSONL, "--format", "-f", help="File format.")
+PURPOSE = typer.Option(
+    None,
+    "--purpose",
+    help="Why the export is made; recorded in the disclosure ledger of the people it is "
+    "about (docs/privacy.md). Needed with --recipient.",
+)
+RECIPIENT = typer.Option(
+    None, "--recipient", help="Who outside the agency receives it; default: you."
+)
 
 
 def _day(value: datetime | None) -> date | None:
@@ -104,12 +114,17 @@ def export(
     fmt: ExportFormat = FORMAT,
     since: datetime | None = SINCE,
     until: datetime | None = UNTIL,
+    purpose: str | None = PURPOSE,
+    recipient: str | None = RECIPIENT,
     as_user: str | None = AS_OPTION,
 ) -> None:
     """Write the trail (or the records of some days) with its hashes, for offline checks."""
+    said = stated(purpose, recipient)
     runtime = bootstrap()
     actor = resolve_actor(runtime, as_user)
-    done = export_trail(runtime.engine, actor, out, fmt, since=_day(since), until=_day(until))
+    done = export_trail(
+        runtime.engine, actor, out, fmt, since=_day(since), until=_day(until), said=said
+    )
     span = f" (seq {done.first_seq}..{done.last_seq})" if done.records else ""
     console.print(Text(f"wrote {done.records:,} audit records{span} to {done.path}"))
 

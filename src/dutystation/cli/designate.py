@@ -15,6 +15,7 @@ from dutystation.cli import app
 from dutystation.cli._actor import AS_OPTION, resolve_actor
 from dutystation.errors import ConfigError
 from dutystation.reports.formats import Format, write_report
+from dutystation.services.disclosures import NatureKind, record_report_export, stated
 
 console = Console()
 DAY_FORMATS = ["%Y-%m-%d"]
@@ -99,6 +100,15 @@ def designate(
     close: list[str] | None = CLOSE,
     offices_file: Path | None = OFFICES_FILE,
     out: Path | None = OUT,
+    purpose: str | None = typer.Option(
+        None,
+        "--purpose",
+        help="--out: why the file is made; recorded in the disclosure ledger of everyone "
+        "it names (docs/privacy.md). Needed with --recipient.",
+    ),
+    recipient: str | None = typer.Option(
+        None, "--recipient", help="--out: who outside the agency receives it; default: you."
+    ),
     as_user: str | None = AS_OPTION,
 ) -> None:
     """Designate remote staff to agency offices under the directive's distance rule, by
@@ -120,6 +130,9 @@ def designate(
         fmt = OUT_FORMATS.get(out.suffix.lower())
         if fmt is None or not plan:
             raise ConfigError("--out goes with --plan and names a .csv, .xlsx or .json file")
+    said = stated(purpose, recipient)
+    if out is None and (said.purpose or said.recipient):
+        raise ConfigError("--purpose and --recipient go with --out")
     runtime = bootstrap()
     actor = resolve_actor(runtime, as_user)
     if apply is not None:
@@ -149,6 +162,18 @@ def designate(
     shown = [s.key for s in report.sections if s.key in TERMINAL_SECTIONS and s.rows]
     write_report(report, Format.TABLE, console=console, sections=shown or ["summary"])
     if out is not None and fmt is not None:
+        nature = f"designation plan {outcome.plan_id} ({fmt.value})"
+        plan_export = NatureKind.PLAN_EXPORT
+        record_report_export(
+            runtime.engine,
+            actor,
+            report,
+            fmt.value,
+            said,
+            section="people",
+            kind=plan_export,
+            nature=nature,
+        )
         written = write_report(report, fmt, console=console, output=out, section="people")
         console.print(Text(f"wrote {written.resolve() if written else out}"))
     console.print(

@@ -24,6 +24,7 @@ from dutystation.domain.directive import Certifier, ExemptionCategory
 from dutystation.domain.exemptions import CERTIFIER_WORDS, Decision, RequestStatus
 from dutystation.errors import ConfigError, InputFileError, Location
 from dutystation.evaluation_inputs import CATEGORY_ALIASES
+from dutystation.services.disclosures import stated
 from dutystation.services.documents import Upload
 from dutystation.services.exemption_decisions import certify, expire_due, revoke
 from dutystation.services.exemption_import import import_decisions
@@ -303,11 +304,21 @@ def document(
     request_id: int = REQUEST_ID,
     position: int = typer.Argument(..., help="Which document (1, 2, ...; see show)."),
     out: Path = OUT,
+    purpose: str | None = typer.Option(
+        None,
+        "--purpose",
+        help="Why you take a copy; recorded in the employee's disclosure ledger "
+        "(docs/privacy.md). Needed with --recipient.",
+    ),
+    recipient: str | None = typer.Option(
+        None, "--recipient", help="Who outside the agency receives it; default: you."
+    ),
     acting: str | None = AS_OPTION,
 ) -> None:
     """Save a supporting document to a file (never opened or shown)."""
+    said = stated(purpose, recipient)
     runtime = bootstrap()
-    got = download_document(runtime, resolve_actor(runtime, acting), request_id, position)
+    got = download_document(runtime, resolve_actor(runtime, acting), request_id, position, said)
     try:
         # Owner-only, and never over an existing file.
         handle = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

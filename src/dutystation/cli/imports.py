@@ -114,7 +114,7 @@ def import_roster(
         False,
         "--confirm",
         help="Apply a snapshot that would separate more than 10 %% or move more than 20 %% "
-        "of employees (otherwise it is held).",
+        "of employees (otherwise it is held; the shares are settings, docs/configuration.md).",
     ),
     quiet: bool = QUIET,
 ) -> None:

@@ -13,8 +13,12 @@ from rich.text import Text
 
 from dutystation.bootstrap import bootstrap
 from dutystation.cli import app
+from dutystation.cli._actor import AS_OPTION, resolve_actor
+from dutystation.domain.access import SYSTEM
+from dutystation.errors import ConfigError
 from dutystation.reports.formats import Format, write_report
 from dutystation.reports.terminal import Hints
+from dutystation.services.disclosures import Stated, record_report_export, stated
 from dutystation.settings import Settings
 
 console = Console()
@@ -109,6 +113,18 @@ HOURS = typer.Option(
 DIRECTION = typer.Option(
     None, "--direction", help="presence: reader (as recorded) or alternating (IN, OUT, ...)."
 )
+PURPOSE = typer.Option(
+    None,
+    "--purpose",
+    help="Why the file is made; recorded in the Privacy Act disclosure ledger of everyone "
+    "it names (docs/privacy.md). Needed with --recipient.",
+)
+RECIPIENT = typer.Option(
+    None,
+    "--recipient",
+    help="Who outside the agency receives the file (a person, office or agency); "
+    "default: you, for use within the agency.",
+)
 
 
 def _day(value: datetime | None) -> date | None:
@@ -129,12 +145,24 @@ def report(
     days: int | None = DAYS,
     hours: HoursChoice | None = HOURS,
     direction: DirectionChoice | None = DIRECTION,
+    purpose: str | None = PURPOSE,
+    recipient: str | None = RECIPIENT,
+    as_user: str | None = AS_OPTION,
 ) -> None:
     """Build a report and print or write it. Medical and disability exemption categories
-    are never shown; bad input is one sentence and a non-zero exit."""
+    are never shown; bad input is one sentence and a non-zero exit. A file naming people
+    is recorded in their disclosure ledger (docs/privacy.md); with --as the report is also
+    limited to that user's scope."""
     # Imported here: the reporting stack (DuckDB queries, Altair, vl-convert) is heavy, and
     # every other command would pay for it at start-up.
     from dutystation.services.reporting import ReportRequest, build_report
+    from dutystation.services.reporting.access import build_report_for
+
+    said = stated(purpose, recipient)
+    if fmt is Format.TABLE and (said.purpose or said.recipient):
+        raise ConfigError(
+            "--purpose and --recipient go with a file: --format csv, xlsx, json or html"
+        )
 
     request = ReportRequest(
         kind=str(kind),
@@ -146,7 +174,15 @@ def report(
         hours=str(hours) if hours else None,
         direction=str(direction) if direction else None,
     )
-    built = build_report(bootstrap(), request)
+    runtime = bootstrap()
+    actor = resolve_actor(runtime, as_user) if as_user else SYSTEM
+    built = (
+        build_report(runtime, request)
+        if actor is SYSTEM
+        else build_report_for(runtime, actor, request)
+    )
+    if fmt is not Format.TABLE:
+        record_report_export(runtime.engine, actor, built, fmt.value, said, section=section)
     written = write_report(
         built,
         fmt,
@@ -161,6 +197,7 @@ def report(
 
 
 DEMO_ROWS = 15
+DEMO_PURPOSE = Stated(purpose="demonstration: the briefing page of `dutystation demo`")
 
 
 def print_demo_reports(settings: Settings, out: Console | None = None) -> Path:
@@ -174,7 +211,8 @@ def print_demo_reports(settings: Settings, out: Console | None = None) -> Path:
         columns="a wider terminal shows them",
         rows="dutystation report not-returned --format csv lists everyone",
     )
-    parts = {r.kind: r for r in leader_reports(bootstrap(settings), ReportRequest("briefing"))}
+    runtime = bootstrap(settings)
+    parts = {r.kind: r for r in leader_reports(runtime, ReportRequest("briefing"))}
     # The memo's figure per component, then who has not returned; the rest is in the HTML.
     for kind, sections in (("onsite-share", ["by-unit"]), ("not-returned", None)):
         write_report(
@@ -185,8 +223,10 @@ def print_demo_reports(settings: Settings, out: Console | None = None) -> Path:
             hints=hints,
             sections=sections,
         )
+    page = briefing(list(parts.values()))
+    record_report_export(runtime.engine, SYSTEM, page, Format.HTML.value, DEMO_PURPOSE)
     path = write_report(
-        briefing(list(parts.values())),
+        page,
         Format.HTML,
         console=shown,
         output=settings.data_dir / "briefing.html",

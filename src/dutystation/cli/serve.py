@@ -42,7 +42,7 @@ def serve(
         )
     proxy = forwarded_allow_ips is not None
     uvicorn.run(
-        "dutystation.api.app:create_app",
+        "dutystation.api.served:create_served_app",
         factory=True,
         host=host,
         port=port,

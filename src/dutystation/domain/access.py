@@ -77,6 +77,9 @@ class Operation(StrEnum):
     USER_MANAGE = "user.manage"
     ACCOUNT_SELF = "account.self"  # one's own password, API tokens and sessions
     AUDIT_READ = "audit.read"  # read, verify and export the trail
+    # the Privacy Act disclosure ledger (docs/privacy.md)
+    DISCLOSURE_READ = "disclosure.read"  # the disclosures of a person's records
+    DISCLOSURE_PURGE = "disclosure.purge"  # remove entries past their retention
 
 
 R = Relation
@@ -142,6 +145,17 @@ POLICY: Mapping[Operation, Mapping[Role, frozenset[Relation]]] = {
     Operation.USER_MANAGE: {Role.AGENCY_ADMIN: _SCOPE},
     Operation.ACCOUNT_SELF: dict.fromkeys(Role, _SELF),
     Operation.AUDIT_READ: {Role.AUDITOR: _SCOPE, Role.AGENCY_ADMIN: _SCOPE},
+    # Everyone sees the accounting of disclosures of their own records, whatever their
+    # roles (5 U.S.C. 552a(c)(3)); HR, administrators and auditors see it for the people in
+    # their scope.
+    Operation.DISCLOSURE_READ: {
+        **dict.fromkeys(Role, _SELF),
+        Role.HR: _SELF_OR_SCOPE,
+        Role.AUDITOR: _SELF_OR_SCOPE,
+        Role.AGENCY_ADMIN: _SELF_OR_SCOPE,
+    },
+    # The service also asks for a grant over the whole organisation (the ledger is one).
+    Operation.DISCLOSURE_PURGE: {Role.AGENCY_ADMIN: _SCOPE},
 }
 
 

@@ -29,6 +29,7 @@ from dutystation.ingest._stream import (
     TextStream,
     stream_error,
 )
+from dutystation.ingest.limits import IngestLimits
 from dutystation.ingest.profiles import Profile
 
 HEADER_CAP_BYTES = 1 << 20
@@ -235,8 +236,10 @@ class CsvReader:
         rules: ValueRules,
         null_values: list[str],
         malformed: list[tuple[int, str]],
+        limits: IngestLimits | None = None,
     ) -> None:
         self._path, self._sniffed, self._head = path, sniffed, head
+        self._limits = limits
         self._mapped, self._rules, self._nulls = mapped, rules, null_values
         self._malformed = malformed
         self.bytes_read = 0
@@ -246,7 +249,7 @@ class CsvReader:
         names = [f"c{i}" for i in range(len(head.names))]
         wanted = sorted({i for _, i in self._mapped})
         records = _Records(head, len(names), self._malformed)
-        stream = TextStream(self._path, self._sniffed, marker=True)
+        stream = TextStream(self._path, self._sniffed, marker=True, limits=self._limits)
         try:
             reader = pacsv.open_csv(
                 pa.PythonFile(stream, mode="r"),

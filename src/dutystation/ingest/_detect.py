@@ -14,6 +14,8 @@ from pathlib import Path
 import pyarrow as pa
 
 from dutystation.errors import ConfigError, InputFileError, Location
+from dutystation.ingest._archive import check_archive
+from dutystation.ingest.limits import IngestLimits
 
 PARQUET_MAGIC = b"PAR1"
 ZIP_MAGIC = b"PK\x03\x04"
@@ -66,7 +68,7 @@ class Sniffed:
     bom: int = 0
 
 
-def sniff(path: Path, declared_encoding: str | None) -> Sniffed:
+def sniff(path: Path, declared_encoding: str | None, limits: IngestLimits | None = None) -> Sniffed:
     try:
         size = path.stat().st_size
         with path.open("rb") as fh:
@@ -75,7 +77,7 @@ def sniff(path: Path, declared_encoding: str | None) -> Sniffed:
         raise InputFileError(Location(path), f"cannot read the file ({exc.strerror})") from None
     if size == 0:
         raise InputFileError(Location(path), "the file is empty")
-    content = _content_format(path, head)
+    content = _content_format(path, head, limits or IngestLimits())
     claimed = _EXTENSIONS.get(_suffix(path))
     if claimed is not None and claimed != content:
         raise InputFileError(
@@ -106,7 +108,7 @@ def _suffix(path: Path) -> str:
     return path.suffix.casefold()
 
 
-def _content_format(path: Path, head: bytes) -> str:
+def _content_format(path: Path, head: bytes, limits: IngestLimits) -> str:
     if head.startswith(PARQUET_MAGIC):
         return "parquet"
     if head.startswith(GZIP_MAGIC):
@@ -114,6 +116,8 @@ def _content_format(path: Path, head: bytes) -> str:
     if head.startswith(OLE_MAGIC):
         return "xls"
     if head.startswith(ZIP_MAGIC):
+        # Sizes, names and layout first: the directory is only parsed once it is sane.
+        check_archive(path, limits)
         try:
             with zipfile.ZipFile(path) as zf:
                 names = zf.namelist()

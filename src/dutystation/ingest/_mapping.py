@@ -17,8 +17,18 @@ from dutystation.ingest.fields import FIELDS, ONE_OF
 from dutystation.ingest.profiles import Profile
 
 LINE = "_line"
+# More columns than any export the profiles describe: refusing them keeps a crafted header
+# (10,000 columns) from costing a parse of every one of them (RELIABILITY T16).
+MAX_COLUMNS = 1000
 _SEPARATORS = re.compile(r"[\s_\-]+")
 _SHOWN_COLUMNS = 20
+# Fields holding identifiers. Zero-width and bidi controls are invisible in every viewer;
+# in an id they would silently make a second person or office, so they are removed before
+# matching (RELIABILITY C1; domain/values.py does the same for the roster).
+ID_FIELDS = frozenset(
+    {"employee_id", "badge_id", "site_id", "org_unit", "parent", "duty_station", "supervisor_id"}
+)
+_INVISIBLE = "[\u200b-\u200f\u2060\ufeff\u202a-\u202e\u2066-\u2069]"
 
 
 def normalise(name: str) -> str:
@@ -44,8 +54,15 @@ def map_header(
 ) -> list[tuple[str, int]]:
     """(canonical field, source column index) for every field the file has, in field order.
 
-    Raises ``InputFileError`` for a duplicated name, a missing required column, or (badges)
-    neither identity column."""
+    Raises ``InputFileError`` for too many columns, a duplicated name, a missing required
+    column, or (badges) neither identity column. Header names are only ever compared with
+    the profile's: they never become an identifier, a path or part of a query."""
+    if len(header) > MAX_COLUMNS:
+        raise InputFileError(
+            Location(path, header_line),
+            f"the header has {len(header):,} columns, more than {MAX_COLUMNS:,}; export only "
+            "the columns the profile maps",
+        )
     index: dict[str, int] = {}
     for i, name in enumerate(header):
         key = normalise(name)
@@ -67,16 +84,31 @@ def map_header(
             label = repr(f.name) if candidates == [f.name] else f"{f.name!r} ({_or(candidates)})"
             raise InputFileError(
                 Location(path, header_line, f.name),
-                f"required column {label} is missing (found: {_show(header)})",
+                f"required column {label} is missing ({_found(header, index, profile)})",
             )
     alternatives = ONE_OF.get(profile.kind)
     present = {name for name, _ in mapped}
     if alternatives and not present.intersection(alternatives):
         raise InputFileError(
             Location(path, header_line, alternatives[0]),
-            f"one of the columns {_or(list(alternatives))} is required (found: {_show(header)})",
+            f"one of the columns {_or(list(alternatives))} is required "
+            f"({_found(header, index, profile)})",
         )
     return mapped
+
+
+def _found(header: Sequence[str], index: dict[str, int], profile: Profile) -> str:
+    """What the header line holds. When not one of its cells is a name this import knows,
+    the line is most likely a data row (the file has no header): its cells are then not
+    echoed, because they would be an employee's values (RELIABILITY C9). A cell that
+    holds a known name inside it (a header split with the wrong delimiter) is a header."""
+    known = expected_names(profile)
+    if not any(name in cell for cell in index for name in known):
+        return (
+            f"none of the {len(header)} names on the header line is one this import knows: "
+            "does the file start with a header line, and is the profile the right one?"
+        )
+    return f"found: {_show(header)}"
 
 
 def _or(names: list[str]) -> str:
@@ -115,6 +147,8 @@ class ValueRules:
         if column.type != pa.string():
             column = column.cast(pa.string())
         if _may_need_trim(column):
+            if field in ID_FIELDS:
+                column = pc.replace_substring_regex(column, pattern=_INVISIBLE, replacement="")
             column = pc.utf8_trim_whitespace(column)
             nulls_applied = False
         if not nulls_applied:

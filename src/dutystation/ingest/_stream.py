@@ -17,6 +17,7 @@ import pyarrow as pa
 
 from dutystation.errors import InputFileError, Location
 from dutystation.ingest._detect import Sniffed
+from dutystation.ingest.limits import IngestLimits, too_expanded
 
 # Arrow reads ahead about 32 blocks on a background thread, so the block size sets the
 # memory floor; 1 MiB keeps ~10M rows/s while bounding read-ahead to a few tens of MiB.
@@ -32,7 +33,7 @@ MARKER = "\x00dutystation-end-of-file\x00"
 class StreamFailure(Exception):
     def __init__(self, reason: str, offset: int = 0) -> None:
         super().__init__(reason)
-        self.reason = reason  # gzip | read | decode | record_cap | block
+        self.reason = reason  # gzip | gzip_cap | gzip_ratio | read | decode | record_cap | block
         self.offset = offset
 
 
@@ -40,8 +41,12 @@ class TextStream:
     """A file-like object for ``pa.PythonFile``. Arrow calls ``read`` from its read-ahead
     thread, hence the lock."""
 
-    def __init__(self, path: Path, sniffed: Sniffed, *, marker: bool) -> None:
+    def __init__(
+        self, path: Path, sniffed: Sniffed, *, marker: bool, limits: IngestLimits | None = None
+    ) -> None:
         self._raw = pa.OSFile(str(path))
+        self._limits = limits or IngestLimits()
+        self._inflated = 0  # bytes out of the decompressor: counted against the cap
         self._compressed = sniffed.compression is not None
         self._source: Any = (
             pa.CompressedInputStream(self._raw, sniffed.compression)
@@ -85,10 +90,17 @@ class TextStream:
 
     def _fill(self, size: int) -> None:
         try:
-            chunk = bytes(self._source.read(size))
+            # One block at most per read: a gzip bomb is stopped within a block of the cap.
+            chunk = bytes(self._source.read(min(size, BLOCK_BYTES)))
         except (OSError, pa.ArrowException):
             raise StreamFailure("gzip" if self._compressed else "read") from None
         self._eof = not chunk
+        if self._compressed:
+            self._inflated += len(chunk)
+            if self._inflated > self._limits.gzip_max_bytes:
+                raise StreamFailure("gzip_cap", self._limits.gzip_max_bytes)
+            if too_expanded(self._inflated, int(self._raw.tell()), self._limits):
+                raise StreamFailure("gzip_ratio", self._limits.max_compression_ratio)
         if self._skip:
             skipped = min(self._skip, len(chunk))
             chunk, self._skip = chunk[skipped:], self._skip - skipped
@@ -114,6 +126,18 @@ class TextStream:
 def stream_error(path: Path, sniffed: Sniffed, failure: StreamFailure, near: int) -> InputFileError:
     if failure.reason == "gzip":
         return InputFileError(Location(path), "truncated or corrupt gzip data")
+    if failure.reason == "gzip_cap":
+        return InputFileError(
+            Location(path),
+            f"the gzip file expands to more than {failure.offset:,} bytes "
+            "(setting import_gzip_max_bytes)",
+        )
+    if failure.reason == "gzip_ratio":
+        return InputFileError(
+            Location(path),
+            f"the gzip file expands more than {failure.offset} times (a gzip bomb; "
+            "setting import_max_compression_ratio)",
+        )
     if failure.reason == "read":
         return InputFileError(Location(path), "the file could not be read to the end")
     if failure.reason in ("record_cap", "block"):

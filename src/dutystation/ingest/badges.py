@@ -33,6 +33,7 @@ from dutystation.errors import ConfigError, StoreError
 from dutystation.events.partitions import staged_months, staged_rows, write_badge_months
 from dutystation.events.schemas import EventKind
 from dutystation.events.store import EventStore, sql_string
+from dutystation.ingest.id_hints import explain_unknown_employees
 from dutystation.ingest.reference import ReferenceData
 
 VALUE_COLUMNS = ["employee_id", "badge_id", "timestamp", "site_id", "direction"]
@@ -230,11 +231,12 @@ class BadgeChecker:
             ).fetchone()
             if inserted is not None and inserted[0] == chunk.num_rows:
                 return _NO_ROWS
-            return con.sql(
+            rejected = con.sql(
                 "SELECT _line, _reason, _column, raw_employee_id AS employee_id, badge_id, "
                 "raw_timestamp AS timestamp, site_id, dir_text AS direction "
                 f"FROM ({query}) WHERE _reason IS NOT NULL ORDER BY _line"
             ).to_arrow_table()
+            return explain_unknown_employees(con, rejected)
         except duckdb.Error as exc:
             # DuckDB error texts can quote row values: keep only the class of error.
             raise StoreError(
@@ -256,8 +258,10 @@ class BadgeChecker:
             # is checked first with the cheapest string tests there are: a regex over every
             # row would cost a tenth of the whole import. Dates contain no '+' and no '-'
             # after a ':', so either one means an offset, whose form the regex then checks.
+            # Hour 24 ("24:00:00", which the cast takes as the next midnight) is refused:
+            # an export that writes it has its own idea of days (RELIABILITY C3).
             parse = f"""ts_text LIKE '____-__-___%:%' AND NOT ts_text LIKE '___________% %'
-                AS shaped,
+                AND NOT ts_text LIKE '___________24%' AS shaped,
               suffix(ts_text, 'Z') OR suffix(ts_text, 'z') AS zulu,
               contains(ts_text, '+') OR ts_text LIKE '%:%-%' AS signed,
               zulu OR signed AS has_off,

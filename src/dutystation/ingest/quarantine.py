@@ -39,6 +39,14 @@ REASONS: dict[str, str] = {
     "too_old": "the date is before earliest_event_date",
     "unknown_site": "unknown office (site_id)",
     "unknown_employee": "unknown employee",
+    "excel_mangled_id": (
+        "looks like a number reformatted by a spreadsheet (e.g. 1.2E+11 or 123.0); "
+        "export identifiers as text"
+    ),
+    "leading_zeros_lost": (
+        "unknown employee, but a known id is the same number with leading zeros: a "
+        "spreadsheet or numeric column may have dropped them; export identifiers as text"
+    ),
     "unknown_badge": "the badge was held by nobody on that day",
     "bad_direction": "the direction is not IN, OUT or empty",
     "bad_date": "the date is not a valid date in the expected format",

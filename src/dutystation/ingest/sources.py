@@ -20,6 +20,9 @@ Contract (everything downstream relies on it):
 
 What each source looks like:
 
+* Size caps (``IngestLimits``, from settings): a gzip-compressed CSV stops at its
+  decompressed-size cap or compression ratio, an XLSX is checked as an archive (parts,
+  names, layout, actual inflated size) before it is read; both refuse with one sentence.
 * Format is decided by content: Parquet (``PAR1``), XLSX (a ZIP with ``xl/``), gzip (CSV
   inside, decompressed as a stream), otherwise delimited text. A known extension naming
   another format is refused; an empty (0-byte) file is refused.
@@ -29,7 +32,8 @@ What each source looks like:
 * The delimiter is the one an Excel ``sep=`` first line names (the file knows best; the
   line counts as line 1), else the profile's, else whichever of ``, ; TAB |`` splits the
   header into the most expected column names. Headers match the profile by normalised
-  name (case, spaces, ``_``/``-``); unknown columns are ignored, duplicates refused.
+  name (case, spaces, ``_``/``-``); unknown columns are ignored, duplicates and more
+  than 1,000 columns refused.
 * Quoted values may span lines. A quote left open is refused (at the end of the file, or
   once a record outgrows the parser's block, 1 MiB) instead of swallowing the rest.
 * Blank lines, and rows with no value in any canonical column (``,,,`` padding), are not
@@ -55,6 +59,7 @@ from dutystation.ingest._detect import sniff
 from dutystation.ingest._mapping import LINE, ValueRules, map_header
 from dutystation.ingest._parquet import ParquetReader, check_types, open_parquet
 from dutystation.ingest._xlsx import XlsxReader, XlsxSheet
+from dutystation.ingest.limits import IngestLimits
 from dutystation.ingest.profiles import Profile
 
 __all__ = ["LINE", "Source", "SourceInfo", "open_source"]
@@ -97,11 +102,17 @@ class Source:
         self.bytes_read = self._reader.bytes_read
 
 
-def open_source(path: Path, profile: Profile, *, batch_rows: int = 1_000_000) -> Source:
+def open_source(
+    path: Path,
+    profile: Profile,
+    *,
+    batch_rows: int = 1_000_000,
+    limits: IngestLimits | None = None,
+) -> Source:
     path = Path(path)
     if batch_rows < 1:
         raise ValueError("batch_rows must be at least 1")
-    sniffed = sniff(path, profile.source.encoding)
+    sniffed = sniff(path, profile.source.encoding, limits)
     rules = ValueRules.from_profile(profile)
     size = path.stat().st_size
     malformed: list[tuple[int, str]] = []
@@ -127,7 +138,7 @@ def open_source(path: Path, profile: Profile, *, batch_rows: int = 1_000_000) ->
                 "the header has one column only (is the delimiter right?)",
             )
         reader = CsvReader(
-            path, sniffed, head, mapped, rules, profile.source.null_values, malformed
+            path, sniffed, head, mapped, rules, profile.source.null_values, malformed, limits
         )
         info = SourceInfo(
             path,

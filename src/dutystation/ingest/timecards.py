@@ -30,6 +30,7 @@ from dutystation.errors import StoreError
 from dutystation.events.partitions import staged_months, staged_rows, write_timecard_months
 from dutystation.events.schemas import EventKind
 from dutystation.events.store import EventStore, latest_timecards_sql, sql_string
+from dutystation.ingest.id_hints import explain_unknown_employees
 from dutystation.ingest.profiles import Profile
 from dutystation.ingest.reference import ReferenceData
 
@@ -114,7 +115,7 @@ class TimecardChecker:
             "ORDER BY _line"
         ).to_arrow_table()
         con.execute("DROP TABLE checked")
-        return rejected
+        return explain_unknown_employees(con, rejected)
 
     def _check_sql(self, columns: set[str]) -> str:
         def col(name: str) -> str:

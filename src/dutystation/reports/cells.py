@@ -6,6 +6,7 @@ them here, so a share reads "28.9%" in both the terminal and the HTML page."""
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
@@ -14,9 +15,32 @@ import pyarrow as pa
 from dutystation.reports.model import ColumnKind, Section
 
 MISSING = "–"  # an en dash: visibly "no value", unlike an empty cell
+# Bidi controls (embeddings, overrides, isolates, marks) let a name reorder the text around
+# it ("Trojan Source" spoofing): what people read (pages, HTML reports, the terminal) shows
+# U+FFFD in their place, visibly. Exports (CSV, XLSX, JSON) keep the value as stored.
+# Zero-width (non-)joiners stay: scripts and emoji need them. docs/security.md.
+BIDI_CONTROLS = dict.fromkeys(
+    (0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)), "\ufffd"
+)
 # C0 controls and DEL become U+FFFD: ESC could drive a terminal, and HTML forbids them.
 # Newlines and tabs stay.
-CONTROLS = {c: "\ufffd" for c in (*range(0x20), 0x7F) if c not in (0x09, 0x0A)}
+CONTROLS = {
+    **{c: "\ufffd" for c in (*range(0x20), 0x7F) if c not in (0x09, 0x0A)},
+    **BIDI_CONTROLS,
+}
+
+
+def neutralised(value: Any) -> Any:
+    """``value`` with bidi controls shown as U+FFFD, in every string inside it (lists,
+    dicts: a chart's spec); markup stays markup, other values pass unchanged. It is the
+    ``finalize`` of the page and report templates, so every ``{{ }}`` goes through it."""
+    if isinstance(value, str):  # Markup.translate keeps it Markup (the table is no text)
+        return value.translate(BIDI_CONTROLS)
+    if isinstance(value, Mapping):
+        return {neutralised(k): neutralised(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [neutralised(v) for v in value]
+    return value
 
 
 def display(value: Any, kind: ColumnKind) -> str:

@@ -21,7 +21,7 @@ import pyarrow.csv as pa_csv
 
 from dutystation.reports.files import write_atomically
 from dutystation.reports.model import ColumnKind, Section
-from dutystation.reports.spreadsheet_safety import escape_cell, escape_column
+from dutystation.reports.spreadsheet_safety import escape_column, escape_text
 
 _BOM = "\ufeff".encode()
 
@@ -41,7 +41,7 @@ def _safe(values: pa.ChunkedArray, kind: ColumnKind) -> pa.ChunkedArray | pa.Arr
 def csv_table(section: Section) -> pa.Table:
     """The section's table with every column as it goes into the CSV."""
     arrays = [_safe(section.table.column(c.name), c.kind) for c in section.columns]
-    names = [escape_cell(c.name) for c in section.columns]
+    names = [escape_text(c.name) for c in section.columns]
     return pa.Table.from_arrays(arrays, names=names)
 
 

@@ -22,7 +22,13 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
 
 from dutystation import __version__
-from dutystation.reports.cells import displayed_rows, emphasised, more_rows_note, readable
+from dutystation.reports.cells import (
+    displayed_rows,
+    emphasised,
+    more_rows_note,
+    neutralised,
+    readable,
+)
 from dutystation.reports.files import write_atomically
 from dutystation.reports.model import Chart, Column, Report, Section
 
@@ -39,12 +45,13 @@ def _environment() -> Environment:
         trim_blocks=False,
         lstrip_blocks=False,
         keep_trailing_newline=True,
+        finalize=neutralised,  # bidi controls shown as U+FFFD (reports/cells.py)
     )
 
 
 def chart_svg(chart: Chart, anchor: str) -> Markup:
     """The chart as inline SVG, labelled for assistive technology."""
-    svg = vl_convert.vegalite_to_svg(dict(chart.spec))
+    svg = vl_convert.vegalite_to_svg(neutralised(dict(chart.spec)))
     title, desc = f"{anchor}-chart-title", f"{anchor}-chart-desc"
     label = (
         f'<svg\\1 role="img" aria-labelledby="{title} {desc}" focusable="false">'

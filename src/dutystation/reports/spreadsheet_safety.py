@@ -5,7 +5,13 @@ A cell whose text starts with ``= + - @``, a tab, a carriage return or NUL (or t
 full-width ``＝ ＋ － ＠`` some spreadsheet locales also accept), possibly after spaces, is
 prefixed with ``'`` so it is shown as text and never run. Genuine numbers such as
 ``-12.5`` or ``+3`` are left alone by the ``*_or_number`` variants so numeric columns stay
-numeric. Readers strip one leading ``'`` to get the original back.
+numeric.
+
+Report exports use the reversible form (``escape_text``, ``escape_column``): a text that
+itself starts with ``'`` gets one more, so a reader strips exactly one leading ``'``
+whenever there is one (``unescape_text``) and has the original back. ``escape_cell`` alone
+leaves such a text as it is; callers that need to read back pre-escape reversibly
+(services/audit_files.py) and then find nothing left for ``escape_cell`` to do.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ import pyarrow.compute as pc
 TRIGGERS = frozenset("=+-@\t\r\x00\uff1d\uff0b\uff0d\uff20")
 _NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 # The same two rules in RE2 syntax, for Arrow columns.
-_TRIGGER_RE2 = "^ *[=+\\-@\\t\\r\\x00\uff1d\uff0b\uff0d\uff20]"
+_TRIGGER_RE2 = "^(?:'| *[=+\\-@\\t\\r\\x00\uff1d\uff0b\uff0d\uff20])"
 _NUMBER_RE2 = "^[+-]?(?:[0-9]+\\.?[0-9]*|\\.[0-9]+)(?:[eE][+-]?[0-9]+)?$"
 
 Cell = str | int | float | bool | dt.date | dt.time | None
@@ -40,12 +46,27 @@ def escape_cell(value: str) -> str:
     return "'" + value if is_formula_like(value) else value
 
 
+def escape_text(value: str) -> str:
+    """``escape_cell`` made reversible: a text starting with ``'`` is prefixed too."""
+    return "'" + value if value.startswith("'") or is_formula_like(value) else value
+
+
+def unescape_text(value: str) -> str:
+    """The original of an ``escape_text`` (or ``escape_column``) result."""
+    return value[1:] if value.startswith("'") else value
+
+
 def escape_cell_or_number(value: Cell) -> Cell:
-    """Like ``escape_cell``, but numbers (and texts that are plain decimal numbers) stay
+    """Like ``escape_text``, but numbers (and texts that are plain decimal numbers) stay
     numbers; other non-text values pass unchanged."""
     if not isinstance(value, str) or _NUMBER.fullmatch(value):
         return value
-    return escape_cell(value)
+    return escape_text(value)
+
+
+def is_plain_number(value: str) -> bool:
+    """A text a spreadsheet reads as a number (``-12.5``), not as a formula."""
+    return _NUMBER.fullmatch(value) is not None
 
 
 def escape_column(values: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:

@@ -5,7 +5,9 @@ header row with an autofilter, one row per record, nothing else (the section's n
 the About sheet, so filtering never hides or mixes them in). Numbers stay numbers with a
 display format (shares as percentages, hours with one decimal), dates are dates, and every
 text cell is an explicit string cell escaped by ``spreadsheet_safety``: a value such as
-``=HYPERLINK(...)`` is stored as the text ``'=HYPERLINK(...)``, never as a formula."""
+``=HYPERLINK(...)`` is stored as the text ``'=HYPERLINK(...)``, never as a formula. Control
+characters XLSX cannot hold become U+FFFD and carriage returns newlines (XML would make them
+newlines on reading anyway)."""
 
 from __future__ import annotations
 
@@ -27,7 +29,7 @@ from openpyxl.utils import get_column_letter
 from dutystation.errors import DutystationError
 from dutystation.reports.files import write_atomically
 from dutystation.reports.model import Column, ColumnKind, Report, Section
-from dutystation.reports.spreadsheet_safety import escape_cell, escape_column
+from dutystation.reports.spreadsheet_safety import escape_column, escape_text
 
 MAX_DATA_ROWS = 1_048_575  # a worksheet holds 1,048,576 rows, one of them the header
 _FORMATS = {
@@ -46,6 +48,13 @@ _WRAP = Alignment(wrap_text=True, vertical="top")
 _SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
 # Control characters the XLSX format cannot store (tab, newline and carriage return can).
 _ILLEGAL = "[\x00-\x08\x0b\x0c\x0e-\x1f]"
+# XML turns a carriage return (alone or before a newline) into a newline when the file is
+# read; writing the newline ourselves means the file holds what every reader will see.
+_CARRIAGE_RETURN = "\r\n?"
+
+
+def _storable(text: str) -> str:
+    return re.sub(_CARRIAGE_RETURN, "\n", re.sub(_ILLEGAL, "\ufffd", text))
 
 
 def _sheet_name(title: str, taken: set[str]) -> str:
@@ -59,7 +68,7 @@ def _sheet_name(title: str, taken: set[str]) -> str:
 
 
 def _text_cell(sheet: Any, value: str | None, *, bold: bool = False) -> WriteOnlyCell:
-    text = None if value is None else re.sub(_ILLEGAL, "\ufffd", escape_cell(value))
+    text = None if value is None else _storable(escape_text(value))
     cell = WriteOnlyCell(sheet, value=text)
     if value is not None:
         cell.data_type = "s"  # explicit: openpyxl must never guess "formula"
@@ -106,6 +115,7 @@ def _column_values(values: pa.ChunkedArray, column: Column) -> list[Any]:
         safe = pc.replace_substring_regex(
             escape_column(values), pattern=_ILLEGAL, replacement="\ufffd"
         )
+        safe = pc.replace_substring_regex(safe, pattern=_CARRIAGE_RETURN, replacement="\n")
         return list(safe.to_pylist())
     plain = values.to_pylist()
     if pa.types.is_floating(values.type):

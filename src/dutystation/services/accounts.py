@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Row, func, insert, select, update
 
-from dutystation.domain.access import SYSTEM, Actor, Grant, Operation, Role
+from dutystation.domain.access import SYSTEM, Actor, Grant, Operation, Role, could_ever
 from dutystation.errors import ConfigError, Conflict, Forbidden, NotFound
 from dutystation.services import passwords
 from dutystation.services.account_rows import (
@@ -90,6 +90,10 @@ def create_user(
         denials_recorded(engine, actor, attempt("user.create", username)),
         write_transaction(engine) as conn,
     ):
+        # Before any lookup: otherwise the answer (taken, no such employee) would tell
+        # someone who may never create accounts which usernames and HR ids exist.
+        if actor is not SYSTEM and not could_ever(actor, Operation.USER_MANAGE):
+            raise Forbidden(f"user {actor.username!r} may not {Operation.USER_MANAGE.value}")
         if find_user(conn, name) is not None:
             raise Conflict(f"a user named {name!r} exists already")
         if employee_id:

@@ -334,6 +334,13 @@ def list_agreements(engine: Engine, actor: Actor) -> list[StoredAgreement]:
         return read_agreements(conn)
 
 
+def agreement_to_change(engine: Engine, actor: Actor, code: str) -> StoredAgreement:
+    """The agreement as stored, read to merge a partial change into it: refused (to a
+    reader, a missing one is "not found", as on GET) and recorded like the change."""
+    with denials_recorded(engine, actor, _attempt(code)):
+        return show_agreement(engine, actor, code)
+
+
 def show_agreement(engine: Engine, actor: Actor, code: str) -> StoredAgreement:
     with translate_errors(), engine.connect() as conn:
         authorize(conn, actor, READ, not_found=f"no agreement {code!r}")

@@ -52,6 +52,8 @@ SENSITIVE_KEYS = frozenset(
         "home_zip",
         "home_latitude",
         "home_longitude",
+        "display_name",
+        "email",
     }
 )
 

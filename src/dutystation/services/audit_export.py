@@ -20,9 +20,11 @@ from dutystation.services.audit import AUDIT, Change, record
 from dutystation.services.audit_files import ExportFormat, write_export
 from dutystation.services.audit_verify import exported, select_records, stored_records
 from dutystation.services.authorization import authorize
+from dutystation.services.disclosures import Stated, record_audit_export
 from dutystation.store.db import write_transaction
 
 DEFAULT_SEARCH_LIMIT = 50
+NOTHING_STATED = Stated()
 
 
 @dataclass(frozen=True)
@@ -45,11 +47,14 @@ def export_trail(
     *,
     since: date | None = None,
     until: date | None = None,
+    said: Stated = NOTHING_STATED,
 ) -> ExportResult:
     """Write the records from ``since`` to ``until`` (UTC days, both included; default:
     all) to ``out``, streamed. The range is taken as a run of consecutive seqs (from the
     first record at or after ``since`` to the last before the day after ``until``), so the
-    file is one unbroken piece of the chain even if clocks went backwards in between."""
+    file is one unbroken piece of the chain even if clocks went backwards in between.
+    The people the records are about get a disclosure ledger entry (``said``: purpose and
+    recipient), written with the export's own audit record."""
     with engine.connect() as conn, conn.begin():
         authorize(conn, actor, Operation.AUDIT_READ)
         first, last = _seq_range(conn, since, until)
@@ -62,6 +67,7 @@ def export_trail(
     after = {"format": fmt.value, "records": count, "first_seq": first, "last_seq": last}
     with write_transaction(engine) as conn:
         record(conn, actor, Change("audit.export", "audit_trail", None, None, after))
+        record_audit_export(conn, actor, first, last, fmt.value, said)
     return ExportResult(out, count, first, last)
 
 

@@ -19,9 +19,9 @@ from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from dutystation.bootstrap import Runtime
-from dutystation.domain.access import Actor, Operation
+from dutystation.domain.access import Actor, Operation, could_ever
 from dutystation.domain.directive import Directive, in_force
-from dutystation.errors import ConfigError, Conflict, NotFound
+from dutystation.errors import ConfigError, Conflict, Forbidden, NotFound
 from dutystation.policy_files import load_directives
 from dutystation.reports.model import Report
 from dutystation.services.audit import Change, denials_recorded, record
@@ -225,6 +225,8 @@ def _save(
 
 def _plan_for(conn: Connection, actor: Actor, plan_id: int, operation: Operation) -> dict[str, Any]:
     missing = f"no designation plan {plan_id}"
+    if not could_ever(actor, operation):  # before the lookup: plan numbers are not its business
+        raise Forbidden(f"user {actor.username!r} may not {operation.value}")
     row = store.plan_row(conn, plan_id)
     if row is None:
         raise NotFound(missing)

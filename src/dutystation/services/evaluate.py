@@ -68,7 +68,7 @@ from sqlalchemy.orm import Session
 
 from dutystation.analytics.bindings import bindings_table, boundaries, directives_table
 from dutystation.analytics.calendar_table import calendar_days, schedule_hours
-from dutystation.analytics.engine import connect
+from dutystation.analytics.engine import connect, memory_errors
 from dutystation.analytics.evaluation import (
     PERIOD_KINDS,
     EvaluationOutcome,
@@ -188,9 +188,16 @@ def _evaluate_duckdb(
     with tempfile.TemporaryDirectory(prefix="evaluation-", dir=runtime.settings.tmp_dir) as scratch:
         con = connect(runtime.settings, database=Path(scratch) / "evaluation.duckdb")
         try:
-            return evaluate_sql(
-                con, tables, timecards=timecards, badges=badges, start=start, end=end, kinds=kinds
-            )
+            with memory_errors(runtime.settings, "the evaluation"):
+                return evaluate_sql(
+                    con,
+                    tables,
+                    timecards=timecards,
+                    badges=badges,
+                    start=start,
+                    end=end,
+                    kinds=kinds,
+                )
         finally:
             con.close()
 

@@ -10,6 +10,7 @@ request keeps a generic one, so nothing medical reaches the supervisor's view.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -62,6 +63,7 @@ from dutystation.services.exemption_records import (
     utc_now,
 )
 from dutystation.store.db import write_transaction
+from dutystation.store.snapshot_rows import mark_stale
 
 # What the request keeps of a confidential decision; the certifier's words are in the
 # medical store, readable by the RA coordinator only.
@@ -161,6 +163,9 @@ def certify(
                     "approved_end": result.approved.end,
                 }
             conn.execute(update(REQUESTS).where(REQUESTS.c.id == request_id).values(**changed))
+            # The employee's status changes (pending → exempt or not): pages that read the
+            # evaluation snapshot say it is out of date until the next refresh.
+            mark_stale(conn, Operation.EXEMPTION_CERTIFY.value)
         after = audit_picture({**row._mapping, **changed})
         after |= {"certifier": chosen.value, "decision": decision.value}
         if not confidential:
@@ -251,6 +256,7 @@ def revoke(
             "revoke_reason": CONFIDENTIAL_REVOCATION if confidential else text,
         }
         conn.execute(update(REQUESTS).where(REQUESTS.c.id == request_id).values(**changed))
+        mark_stale(conn, Operation.EXEMPTION_REVOKE.value)  # coverage ends: statuses change
         if confidential:
             medical_store.put(conn, runtime.settings, request_id, {"revocation.reason": text}, ())
         after = audit_picture({**row._mapping, **changed})
@@ -276,7 +282,7 @@ def expire_due(
     housekeeping run: ``SYSTEM``, or a role allowed ``exemption.expire``, which expires
     those in its scope). Returns the ids, in order. Coverage is unchanged: an expired
     exemption still covered its dates."""
-    refused = attempt(Operation.EXEMPTION_EXPIRE)
+    refused = dataclasses.replace(attempt(Operation.EXEMPTION_EXPIRE), subject_type=SUBJECT_TYPE)
     with (
         denials_recorded(runtime.engine, actor, refused),
         write_transaction(runtime.engine) as conn,
@@ -310,6 +316,12 @@ def expire_due(
                 ),
             )
             expired.append(row.id)
+        if not expired:
+            # One record per expired request above; a run that found none is recorded too,
+            # so the trail shows who ran the expiry and when (RELIABILITY T07).
+            after = {"today": today.isoformat(), "expired": 0}
+            change = Change(Operation.EXEMPTION_EXPIRE.value, SUBJECT_TYPE, None, None, after)
+            record(conn, actor, change, now=moment)
         return expired
 
 

@@ -31,6 +31,7 @@ from dutystation.services.exemption_directives import Directives
 from dutystation.services.exemption_guard import attempt, may_ever
 from dutystation.services.exemption_records import EMPLOYEES, REQUESTS
 from dutystation.store.db import write_transaction
+from dutystation.store.snapshot_rows import mark_stale
 
 ACTION = "exemption.import"
 IMPORTED_BY = "import"  # filed_by of an imported record: the file does not say who filed
@@ -114,6 +115,8 @@ def import_decisions(runtime: Runtime, actor: Actor, path: Path) -> ExemptionImp
             _insert(conn, directives, pks[row.employee_id], row, key, state)
             added += 1
         result = ExemptionImport(len(rows), added, updated, unchanged)
+        if added or updated:
+            mark_stale(conn, ACTION)  # like every import that stores rows
         after = {"rows": result.rows, "added": added, "updated": updated, "unchanged": unchanged}
         change = Change(ACTION, "exemptions_file", digest, after=after)
         record(conn, actor, change)

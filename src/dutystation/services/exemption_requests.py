@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy import Connection, insert, update
 
@@ -49,6 +49,7 @@ from dutystation.services.exemption_records import (
     utc_now,
 )
 from dutystation.store.db import write_transaction
+from dutystation.store.snapshot_rows import mark_stale
 
 MAX_JUSTIFICATION_CHARS = 20_000
 
@@ -94,7 +95,8 @@ def request_exemption(
     request on any of those days."""
     checked = _check_inputs(runtime, new.justification, new.documents)
     sentence = f"no employee {new.employee_id!r}"
-    refused = attempt(Operation.EXEMPTION_REQUEST)
+    # A refusal names whom the request was for (the request itself does not exist yet).
+    refused = Change(Operation.EXEMPTION_REQUEST.value, "employee", new.employee_id)
     with (
         denials_recorded(runtime.engine, actor, refused),
         write_transaction(runtime.engine) as conn,
@@ -108,6 +110,14 @@ def request_exemption(
         span = Span(new.start, new.end)
         who = (employee_pk, new.employee_id)
         return _file(conn, runtime, actor, who, new.category, span, checked, None, now)
+
+
+def refuse_unlinked(runtime: Runtime, actor: Actor) -> NoReturn:
+    """Refuse a request "for oneself" by an account linked to no employee record, like a
+    request for nobody, and record the refusal (every refused attempt is audited)."""
+    refused = Change(Operation.EXEMPTION_REQUEST.value, "employee", None)
+    with denials_recorded(runtime.engine, actor, refused):
+        raise NotFound("your account is not linked to an employee record")
 
 
 def renew_exemption(
@@ -214,6 +224,9 @@ def _file(
             ],
         )
     after = {**audit_picture(values), "documents": len(stored)}
+    # A pending request changes the employee's status (pending exemption): pages that read
+    # the evaluation snapshot say it is out of date until the next refresh.
+    mark_stale(conn, Operation.EXEMPTION_REQUEST.value)
     record(
         conn,
         actor,
@@ -242,6 +255,7 @@ def withdraw_request(
         moment = now or utc_now()
         changed = {"status": RequestStatus.WITHDRAWN.value, "decided_at": moment}
         conn.execute(update(REQUESTS).where(REQUESTS.c.id == request_id).values(**changed))
+        mark_stale(conn, Operation.EXEMPTION_WITHDRAW.value)  # no longer pending: see _file
         before = audit_picture(row)
         record(
             conn,

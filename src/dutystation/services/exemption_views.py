@@ -25,6 +25,7 @@ from dutystation.errors import Forbidden, NotFound
 from dutystation.services import documents, medical_store
 from dutystation.services.audit import Change, denials_recorded, record
 from dutystation.services.authorization import Subject, authorize
+from dutystation.services.disclosures import Stated, record_document_download
 from dutystation.services.exemption_guard import attempt, guarded_request, may_ever, restricted
 from dutystation.services.exemption_records import (
     DOCUMENTS,
@@ -37,6 +38,8 @@ from dutystation.services.exemption_records import (
 from dutystation.store.db import write_transaction
 from dutystation.store.repositories import org_subtree
 from dutystation.store.schema import EmployeeAssignment, OrgUnit
+
+NOTHING_STATED = Stated()
 
 # What every reader of a request may see.
 READER_FIELDS = frozenset(
@@ -145,11 +148,14 @@ def list_requests(
 
 
 def _units_under(conn: Connection, code: str) -> list[str]:
+    """The unit and those below it; none for a code nobody has. A filter on an unknown
+    unit finds nothing, like one on a unit outside the scope: answering "does not exist"
+    for the one and an empty page for the other would tell which units exist."""
     with Session(bind=conn) as session:
         try:
             return org_subtree(session, code)
         except NotFound:
-            raise NotFound(f"org unit {code!r} does not exist") from None
+            return []
 
 
 def _may(conn: Connection, actor: Actor, operation: Operation, employee_pk: int, day: date) -> bool:
@@ -292,10 +298,17 @@ class Download:
         return f"Download({self.file_name!r}, {self.media_type!r}, {len(self.data)} bytes)"
 
 
-def download_document(runtime: Runtime, actor: Actor, request_id: int, position: int) -> Download:
+def download_document(
+    runtime: Runtime,
+    actor: Actor,
+    request_id: int,
+    position: int,
+    said: Stated = NOTHING_STATED,
+) -> Download:
     """Document ``position`` (1, 2, ...) of a request. For a confidential category it is
     a medical document: ``exemption.read_medical`` is needed, not just ``exemption.read``.
-    Every download is audited."""
+    Every download is audited, and one by anyone but the request's subject is recorded in
+    the subject's disclosure ledger (``said``: purpose and recipient)."""
     sentence = f"request {request_id} has no document {position}"
     today = date.today()
     refused = attempt(Operation.EXEMPTION_READ, request_id)
@@ -328,5 +341,6 @@ def download_document(runtime: Runtime, actor: Actor, request_id: int, position:
             data = documents.load(runtime.settings, found.sha256, medical=False)
             operation, media_type = Operation.EXEMPTION_READ, found.media_type
         _record_read(conn, actor, request_id, operation, {"document": position})
+        record_document_download(conn, actor, request_id, position, row.employee_pk, said)
         name = documents.download_name(request_id, position, media_type)
         return Download(name, media_type, data)

@@ -8,6 +8,7 @@ from dutystation.services.exemption_import import ExemptionImport, import_decisi
 from dutystation.services.exemption_records import stored_exemption_inputs
 from dutystation.services.exemption_requests import (
     NewRequest,
+    refuse_unlinked,
     renew_exemption,
     request_exemption,
     withdraw_request,
@@ -33,6 +34,7 @@ __all__ = [
     "expire_due",
     "import_decisions",
     "list_requests",
+    "refuse_unlinked",
     "renew_exemption",
     "request_exemption",
     "revoke",

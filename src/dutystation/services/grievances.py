@@ -100,8 +100,9 @@ def file_grievance(
         raise ConfigError(f"a grievance cannot be filed in the future ({filed_on.isoformat()})")
     attempt = Change(MANAGE.value, "grievance", None, after={"component": component})
     with denials_recorded(engine, actor, attempt), write_transaction(engine) as conn:
-        component_id = _unit_id(conn, component)
+        # Authorised first: a role that never files grievances learns nothing about units.
         authorize(conn, actor, MANAGE, Subject(org_unit=component), not_found=_no_unit(component))
+        component_id = _unit_id(conn, component)
         found = conn.execute(
             select(
                 AgreementRecord.id, AgreementRecord.union_name, AgreementRecord.effective_from
@@ -220,6 +221,10 @@ def list_grievances(
     (None: all), oldest first."""
     with translate_errors(), engine.connect() as conn:
         authorize(conn, actor, READ)  # Forbidden for a role that may never read one
+        if org_unit is not None and _unit_pk(conn, org_unit) is None:
+            # Nothing, as for a unit outside the scope: "does not exist" here would tell
+            # which units exist to someone who may not see them.
+            return []
         return readable(conn, actor, read_grievances(conn), org_unit)
 
 
@@ -289,11 +294,16 @@ def _no_unit(code: str) -> str:
     return f"org unit {code!r} does not exist"
 
 
-def _unit_id(conn: Connection, code: str) -> int:
+def _unit_pk(conn: Connection, code: str) -> int | None:
     found = conn.scalar(select(OrgUnit.id).where(OrgUnit.code == code))
+    return None if found is None else int(found)
+
+
+def _unit_id(conn: Connection, code: str) -> int:
+    found = _unit_pk(conn, code)
     if found is None:
         raise NotFound(_no_unit(code))
-    return int(found)
+    return found
 
 
 def _add_people(
@@ -311,7 +321,12 @@ def _add_people(
     )
     unknown = [e for e in wanted if e not in pks]
     if unknown:
-        raise NotFound(f"no employee {unknown[0]!r}; nothing was changed")
+        # The sentence of someone outside the unit (it is true of them too): "no employee"
+        # would tell HR of one component who exists in another.
+        raise ConfigError(
+            f"employee {unknown[0]!r} is not in {component} on {day.isoformat()}; "
+            "nothing was changed"
+        )
     with Session(conn) as session:
         inside = set(org_subtree(session, component))
     have = set(

@@ -20,6 +20,7 @@ from dutystation.domain.org import deduplicate
 from dutystation.domain.values import Rejection
 from dutystation.errors import ImportRejected, InputFileError, Location
 from dutystation.ingest.fields import ImportKind
+from dutystation.ingest.limits import limits_from
 from dutystation.ingest.profiles import Profile, default_profile
 from dutystation.ingest.sources import LINE, open_source
 from dutystation.ingest.summary import ImportSummary, RejectionClass
@@ -181,7 +182,10 @@ def read_rows(
     if not paths:
         raise InputFileError(Location(Path("-")), "no input file was given")
     progress = progress or NullProgress()
-    sources = [open_source(p, profile, batch_rows=settings.import_batch_rows) for p in paths]
+    limits = limits_from(settings)
+    sources = [
+        open_source(p, profile, batch_rows=settings.import_batch_rows, limits=limits) for p in paths
+    ]
     progress.start(f"{kind.value} import", sum(s.info.size_bytes for s in sources))
     done = 0
     for source in sources:

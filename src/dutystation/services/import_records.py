@@ -142,8 +142,9 @@ def import_roster(
 
     ``snapshot``: the files are the complete roster as of their single effective_date;
     employees missing from it are separated as of that date. A snapshot that would separate
-    more than 10 % or move more than 20 % of active employees between org units raises
-    ``ImportHeld`` unless ``confirm`` is given (RELIABILITY T28)."""
+    more than 10 % or move more than 20 % of active employees between org units (settings
+    ``roster_hold_separated_share`` / ``roster_hold_moved_share``) raises ``ImportHeld``
+    unless ``confirm`` is given (RELIABILITY T28)."""
     batch, profile, settings = start_batch(ImportKind.ROSTER, paths, profile, settings, actor)
     protected: set[str] = set()  # ids on rejected rows: never separated by a snapshot
 
@@ -186,7 +187,8 @@ def import_roster(
         protected |= named - {r.employee_id for r in values}  # every row of theirs rejected
         if day is not None:
             radius = blast_radius(state, values, day, protected)
-            if radius.exceeds() and not confirm:
+            limits = (settings.roster_hold_separated_share, settings.roster_hold_moved_share)
+            if radius.exceeds(*limits) and not confirm:
                 batch.write_quarantine()
                 raise ImportHeld(
                     f"{radius.describe()}; nothing was stored. If the file really is the "

@@ -81,6 +81,7 @@ def run_import(
             settings=runtime.settings,
             actor=actor,
         )
+    runtime.check_events_writable()
     with Session(engine) as session:
         reference = reference_data(session)
     importer = (

@@ -229,6 +229,11 @@ def send_announcement(
         fresh = [p for p in people if p.employee_pk not in announced]
         skipped = len(people) - len(fresh)
         if not fresh:
+            # Nobody new to tell: no notice, but the trail still shows who sent (T07).
+            after = {"kind": "announcement", "org_unit": org_unit, "recipients": 0}
+            after["skipped"] = skipped
+            change = Change(attempt.action, "directive", directive.ref, None, after)
+            record(conn, actor, change, now=moment)
             return SendResult(None, directive.ref, 0, 0, 0, skipped)
         return _create_notice(
             conn, actor, directive, fresh, org_unit=org_unit, now=moment, skipped=skipped
@@ -288,6 +293,11 @@ def send_reminders(
                         today=today,
                     )
                 )
+        if all(r.notice_id is None for r in results):
+            # No reminder was due or reached anyone: recorded all the same (T07).
+            after: dict[str, Any] = {"kind": "reminder", "org_unit": org_unit, "recipients": 0}
+            after["today"] = today.isoformat()
+            record(conn, actor, Change(attempt.action, "reminders", None, None, after), now=moment)
     return results
 
 

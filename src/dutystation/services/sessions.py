@@ -13,25 +13,30 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import cast
+from typing import Any, cast
 
-from sqlalchemy import Engine, Table, insert, select, update
+from sqlalchemy import Engine, Row, Select, Table, bindparam, insert, select, update
 
-from dutystation.domain.access import Actor
+from dutystation.domain.access import Actor, Grant, Role
 from dutystation.errors import Forbidden, NotAuthenticated
 from dutystation.services.account_rows import USER, actor_from_row, now_utc, utc
 from dutystation.services.audit import Change, record
+from dutystation.services.last_seen import note_use
 from dutystation.settings import Settings
-from dutystation.store.db import write_transaction
-from dutystation.store.schema_access import UserSession
+from dutystation.store.db import reading, translate_errors, write_transaction
+from dutystation.store.schema import OrgUnit
+from dutystation.store.schema_access import RoleGrant, UserSession
 
 SESSION = cast(Table, UserSession.__table__)
+GRANT = cast(Table, RoleGrant.__table__)
+UNIT = cast(Table, OrgUnit.__table__)
 SESSION_ENDED = "the session has ended; sign in again"
 SECRET_BYTES = 32
-# last_seen_at is written at most this often, not on every request: each write takes the
-# writers' lock. The idle timeout is therefore exact to within this much.
+# last_seen_at is written at most this often, not on every request (``last_seen``): a
+# session may therefore end up to this much before its idle timeout, never after.
 SEEN_RESOLUTION = timedelta(seconds=60)
 
 
@@ -85,27 +90,74 @@ def actor_for_session(
 ) -> Actor:
     """The user of a live session, with their grants as stored now; ``NotAuthenticated``
     (one sentence) if the session is unknown, revoked, expired or idle too long, or the
-    user was deactivated."""
+    user was deactivated. Read afresh on every request: a sign-out, a revocation or a
+    role taken away counts from the next one."""
     at = now_utc(now)
     idle = timedelta(minutes=settings.session_idle_minutes)
-    with engine.connect() as conn:
-        session = conn.execute(select(SESSION).where(SESSION.c.id == digest(secret))).first()
-        if session is None:
-            raise NotAuthenticated(SESSION_ENDED)
-        user = conn.execute(select(USER).where(USER.c.id == session.user_id)).one()
-        seen = utc(session.last_seen_at)
-        if (
-            session.revoked_at is not None
-            or utc(session.expires_at) <= at
-            or at - seen > idle
-            or not user.active
-        ):
-            raise NotAuthenticated(SESSION_ENDED)
-        actor = actor_from_row(conn, user, channel)
+    with translate_errors(), reading(engine) as conn:
+        rows = conn.execute(_SESSION_USER, {"id": digest(secret)}).all()
+    if not rows:
+        raise NotAuthenticated(SESSION_ENDED)
+    found = rows[0]
+    seen = utc(found.session_last_seen_at)
+    if (
+        found.session_revoked_at is not None
+        or utc(found.session_expires_at) <= at
+        or at - seen > idle
+        or not found.active
+    ):
+        raise NotAuthenticated(SESSION_ENDED)
+    actor = actor_with_grants(rows, channel)
     if at - seen >= SEEN_RESOLUTION:
-        with write_transaction(engine) as conn:
-            conn.execute(update(SESSION).where(SESSION.c.id == session.id).values(last_seen_at=at))
+        note_use(engine, SESSION, found.session_id, SESSION.c.last_seen_at, at, SEEN_RESOLUTION)
     return actor
+
+
+def with_user_and_grants(lookup: Select[Any]) -> Select[Any]:
+    """``lookup`` (a session or token by its hash, joined to its user) with what
+    ``actor_with_grants`` needs: the user, and one row per grant (one row if none). Every
+    request makes this lookup: one query rather than three (the row, the user, the
+    grants)."""
+    return (
+        lookup.add_columns(
+            USER.c.id,
+            USER.c.username,
+            USER.c.employee_pk,
+            USER.c.active,
+            GRANT.c.role.label("grant_role"),
+            UNIT.c.code.label("grant_scope"),
+        )
+        .outerjoin(GRANT, GRANT.c.user_id == USER.c.id)
+        .outerjoin(UNIT, UNIT.c.id == GRANT.c.scope_org_unit_id)
+        .order_by(GRANT.c.role, UNIT.c.code)
+    )
+
+
+def actor_with_grants(rows: Sequence[Row[Any]], channel: str) -> Actor:
+    """The actor of a ``with_user_and_grants`` lookup's rows, as
+    ``account_rows.actor_from_row`` builds it (grants in the same order)."""
+    user = rows[0]
+    grants = tuple(Grant(Role(r.grant_role), r.grant_scope) for r in rows if r.grant_role)
+    return Actor(
+        user_id=user.id,
+        username=user.username,
+        grants=grants,
+        employee_pk=user.employee_pk,
+        channel=channel,
+    )
+
+
+# Read on every request: built once.
+_SESSION_USER = with_user_and_grants(
+    select(
+        SESSION.c.id.label("session_id"),
+        SESSION.c.expires_at.label("session_expires_at"),
+        SESSION.c.last_seen_at.label("session_last_seen_at"),
+        SESSION.c.revoked_at.label("session_revoked_at"),
+    )
+    .join_from(SESSION, USER, USER.c.id == SESSION.c.user_id)
+    .where(SESSION.c.id == bindparam("id"))
+)
 
 
 def check_csrf(engine: Engine, secret: str, csrf_token: str) -> None:
@@ -116,8 +168,11 @@ def check_csrf(engine: Engine, secret: str, csrf_token: str) -> None:
         raise Forbidden("the form has expired; reload the page and try again")
 
 
-def end_session(engine: Engine, secret: str, *, now: datetime | None = None) -> None:
-    """Sign out: the session can no longer be used. Unknown secrets are ignored."""
+def end_session(
+    engine: Engine, secret: str, *, now: datetime | None = None, channel: str = "web"
+) -> None:
+    """Sign out: the session can no longer be used. Unknown secrets are ignored.
+    ``channel``: where the sign-out came from, for the audit record."""
     at = now_utc(now)
     with write_transaction(engine) as conn:
         session = conn.execute(select(SESSION).where(SESSION.c.id == digest(secret))).first()
@@ -125,5 +180,5 @@ def end_session(engine: Engine, secret: str, *, now: datetime | None = None) -> 
             return
         conn.execute(update(SESSION).where(SESSION.c.id == session.id).values(revoked_at=at))
         user = conn.execute(select(USER).where(USER.c.id == session.user_id)).one()
-        actor = actor_from_row(conn, user, "web")
+        actor = actor_from_row(conn, user, channel)
         record(conn, actor, Change("session.end", "user", user.username), now=at)

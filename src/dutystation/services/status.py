@@ -21,14 +21,22 @@ from dutystation.domain.access import Actor, Operation, Role, could_ever
 from dutystation.errors import Forbidden, NoEvidence, NotFound
 from dutystation.services.audit import Change, denials_recorded
 from dutystation.services.authorization import Subject, authorize
-from dutystation.store.db import translate_errors
-from dutystation.store.schema import Employee, EmployeeAssignment
+from dutystation.store.db import reading, translate_errors
+from dutystation.store.schema import Employee, EmployeeAssignment, OrgUnit
 from dutystation.store.schema_snapshot import (
+    EvaluationSnapshot,
     SnapshotEmployee,
     SnapshotPayPeriod,
     SnapshotWeek,
 )
-from dutystation.store.snapshot_rows import CurrentSnapshot, current
+from dutystation.store.snapshot_rows import (
+    CURRENT_COLUMNS,
+    CURRENT_FROM,
+    CURRENT_STATE,
+    CurrentSnapshot,
+    current,
+    current_of,
+)
 
 NO_SNAPSHOT = "no evaluation snapshot has been computed yet; run `dutystation evaluate --refresh`"
 NOT_LINKED = "your account is not linked to an employee record"
@@ -165,22 +173,22 @@ def employee_status(
     with (
         denials_recorded(runtime.engine, actor, attempt),
         translate_errors(),
-        runtime.engine.connect() as conn,
+        reading(runtime.engine) as conn,
     ):
-        snapshot = current(conn)
-        sid = snapshot.id if snapshot is not None else -1
         if employee_id is None:
             if actor.employee_pk is None:
                 raise NotFound(NOT_LINKED)
-            row = conn.execute(_BY_PK, {"sid": sid, "pk": actor.employee_pk}).first()
+            row = conn.execute(_BY_PK, {"pk": actor.employee_pk}).first()
         else:
-            row = conn.execute(_BY_ID, {"sid": sid, "employee_id": employee_id}).first()
+            row = conn.execute(_BY_ID, {"employee_id": employee_id}).first()
         if row is None:
             raise NotFound(missing)
         pk = int(row.pk)
         authorize(conn, actor, Operation.STATUS_READ, Subject(employee_pk=pk), not_found=missing)
+        snapshot = current_of(row)
         if snapshot is None:
             raise NoEvidence(NO_SNAPSHOT)
+        sid = snapshot.id
         weeks = conn.execute(_WEEKS, {"sid": sid, "pk": pk}).all()
         tests = conn.execute(_TESTS, {"sid": sid, "pk": pk}).all()
     seen = row.week is not None
@@ -217,6 +225,7 @@ def employee_status(
 # Not shown per week: the keys, and the component (the latest week's is shown).
 _KEYS = frozenset({"snapshot_id", "employee_pk", "component"})
 _LATEST = SnapshotEmployee
+# The person, their latest week and the current snapshot, in one query.
 _PERSON = (
     select(
         Employee.id.label("pk"),
@@ -227,11 +236,13 @@ _PERSON = (
             for c in _LATEST.__table__.c
             if c.name not in ("snapshot_id", "employee_pk", "employee_id")
         ],
+        *CURRENT_COLUMNS,
     )
     .select_from(Employee)
+    .outerjoin(CURRENT_FROM, CURRENT_STATE)
     .outerjoin(
         _LATEST,
-        and_(_LATEST.snapshot_id == bindparam("sid"), _LATEST.employee_pk == Employee.id),
+        and_(_LATEST.snapshot_id == EvaluationSnapshot.id, _LATEST.employee_pk == Employee.id),
     )
 )
 _BY_PK = _PERSON.where(Employee.id == bindparam("pk"))
@@ -279,7 +290,7 @@ def team_status(runtime: Runtime, actor: Actor, *, limit: int = 500, offset: int
         raise Forbidden(f"user {actor.username!r} is not a supervisor")
     today = date.today()
     a = EmployeeAssignment
-    with translate_errors(), runtime.engine.connect() as conn:
+    with translate_errors(), reading(runtime.engine) as conn:
         authorize(conn, actor, Operation.STATUS_READ)
         snapshot, info = snapshot_info(conn)
         if actor.employee_pk is None:
@@ -315,9 +326,12 @@ def unit_people(
     with (
         denials_recorded(runtime.engine, actor, attempt),
         translate_errors(),
-        runtime.engine.connect() as conn,
+        reading(runtime.engine) as conn,
     ):
         authorize(conn, actor, Operation.STATUS_READ, Subject(org_unit=org_unit), not_found=missing)
+        # A whole-organisation grant holds any code: an unknown one is still "not found".
+        if conn.scalar(select(OrgUnit.id).where(OrgUnit.code == org_unit)) is None:
+            raise NotFound(missing)
         snapshot, info = snapshot_info(conn)
         s = SnapshotEmployee
         where = and_(s.snapshot_id == snapshot.id, s.org_unit == org_unit)

@@ -30,7 +30,7 @@ from dutystation.errors import NotFound
 from dutystation.services.audit import Change, denials_recorded
 from dutystation.services.authorization import Subject, authorize
 from dutystation.services.status import SnapshotInfo, snapshot_info
-from dutystation.store.db import translate_errors
+from dutystation.store.db import reading, translate_errors
 from dutystation.store.schema import OrgUnit
 from dutystation.store.schema_snapshot import SnapshotUnit, SnapshotUnitWeek
 from dutystation.store.snapshot_rows import CurrentSnapshot
@@ -92,7 +92,7 @@ def component_overview(runtime: Runtime, actor: Actor, org_unit: str | None = No
     with (
         denials_recorded(runtime.engine, actor, attempt),
         translate_errors(),
-        runtime.engine.connect() as conn,
+        reading(runtime.engine) as conn,
     ):
         unit = org_unit if org_unit is not None else _default_unit(conn, actor)
         missing = f"org unit {unit!r} does not exist"

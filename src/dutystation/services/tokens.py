@@ -17,14 +17,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Engine, Row, Table, insert, select, update
+from sqlalchemy import Engine, Row, Table, bindparam, insert, select, update
 
 from dutystation.domain.access import Actor, Operation
 from dutystation.errors import ConfigError, Forbidden, NotAuthenticated, NotFound
 from dutystation.services.account_rows import (
     USER,
     account_for,
-    actor_from_row,
     attempt,
     authorize_account,
     now_utc,
@@ -32,15 +31,19 @@ from dutystation.services.account_rows import (
     utc_or_none,
 )
 from dutystation.services.audit import Change, denials_recorded, record
-from dutystation.services.sessions import SEEN_RESOLUTION, digest
+from dutystation.services.last_seen import note_use
+from dutystation.services.sessions import actor_with_grants, digest, with_user_and_grants
 from dutystation.settings import Settings
-from dutystation.store.db import write_transaction
+from dutystation.store.db import reading, translate_errors, write_transaction
 from dutystation.store.schema_access import ApiToken
 
 TOKEN = cast(Table, ApiToken.__table__)
 TOKEN_REFUSED = "the API token is not valid (unknown, expired or revoked)"  # noqa: S105
 MARKER = "dst_"  # makes a leaked token easy to recognise (secret scanners, logs)
 PREFIX_LENGTH = 12  # "dst_" and 8 characters of the secret: enough to tell tokens apart
+# last_used_at is written at most this often (``last_seen``): it is only shown, so the
+# list says when a token was last used to within these five minutes.
+USED_RESOLUTION = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -159,21 +162,36 @@ def actor_for_token(
 ) -> Actor:
     """The user a bearer token acts for, with their grants as stored now;
     ``NotAuthenticated`` (one sentence) if it is unknown, expired or revoked, or its user is
-    deactivated."""
+    deactivated. Read afresh on every request: a revocation counts from the next one."""
     at = now_utc(now)
-    with engine.connect() as conn:
-        token = conn.execute(select(TOKEN).where(TOKEN.c.token_hash == digest(secret))).first()
-        if token is None or token.revoked_at is not None or utc(token.expires_at) <= at:
-            raise NotAuthenticated(TOKEN_REFUSED)
-        user = conn.execute(select(USER).where(USER.c.id == token.user_id)).one()
-        if not user.active:
-            raise NotAuthenticated(TOKEN_REFUSED)
-        actor = actor_from_row(conn, user, channel)
-    used = utc_or_none(token.last_used_at)
-    if used is None or at - used >= SEEN_RESOLUTION:
-        with write_transaction(engine) as conn:
-            conn.execute(update(TOKEN).where(TOKEN.c.id == token.id).values(last_used_at=at))
+    with translate_errors(), reading(engine) as conn:
+        rows = conn.execute(_TOKEN_USER, {"hash": digest(secret)}).all()
+    found = rows[0] if rows else None
+    if (
+        found is None
+        or found.token_revoked_at is not None
+        or utc(found.token_expires_at) <= at
+        or not found.active
+    ):
+        raise NotAuthenticated(TOKEN_REFUSED)
+    actor = actor_with_grants(rows, channel)
+    used = utc_or_none(found.token_last_used_at)
+    if used is None or at - used >= USED_RESOLUTION:
+        note_use(engine, TOKEN, found.token_id, TOKEN.c.last_used_at, at, USED_RESOLUTION)
     return actor
+
+
+# Read on every request: built once.
+_TOKEN_USER = with_user_and_grants(
+    select(
+        TOKEN.c.id.label("token_id"),
+        TOKEN.c.expires_at.label("token_expires_at"),
+        TOKEN.c.revoked_at.label("token_revoked_at"),
+        TOKEN.c.last_used_at.label("token_last_used_at"),
+    )
+    .join_from(TOKEN, USER, USER.c.id == TOKEN.c.user_id)
+    .where(TOKEN.c.token_hash == bindparam("hash"))
+)
 
 
 def _info(row: Row[Any], username: str) -> TokenInfo:

@@ -17,6 +17,9 @@ from dutystation.errors import ConfigError, NotFound
 from dutystation.store.db import write_transaction
 
 AUDIT_TABLE = "audit_record"
+# The Privacy Act disclosure ledger (migration 0010): read and append, like the trail;
+# purging old entries is the owner's job (docs/privacy.md).
+LEDGER_TABLES = ("disclosure", "disclosure_subject")
 
 
 def app_role_statements(conn: Connection, role: str) -> list[str]:
@@ -36,6 +39,10 @@ def app_role_statements(conn: Connection, role: str) -> list[str]:
         # The audit trail: read and append, nothing else.
         f"REVOKE UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON {schema}.{AUDIT_TABLE} "
         f"FROM {who}",
+        *(
+            f"REVOKE UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON {schema}.{table} FROM {who}"
+            for table in LEDGER_TABLES
+        ),
     ]
 
 

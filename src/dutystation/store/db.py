@@ -10,6 +10,7 @@ interleave; the second waits, then sees the first one's rows and adds nothing.
 from __future__ import annotations
 
 import contextlib
+import select
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DisconnectionError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from dutystation.errors import StoreError
@@ -31,6 +32,13 @@ WRITER_WAIT_SECONDS = 30
 # Any constant works; it only has to be the same for every dutystation writer.
 PG_WRITER_LOCK = 0x6475747973746E  # "dutystn"
 _WRITE = "dutystation_write"
+# Connections a process keeps to a PostgreSQL server, opened as needed. A web worker's
+# requests run on up to 40 threads; with SQLAlchemy's default (5 kept, 10 more opened and
+# closed again) a burst opened and closed hundreds of connections a minute, each a server
+# process to start (milliseconds of CPU) when the machine was busiest. A request that
+# finds all of them in use waits for one. max_connections (100 by default) must allow
+# this many per server worker, plus the command line's.
+PG_POOL_SIZE = 20
 
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:
@@ -38,13 +46,34 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     parsed = make_url(url)
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
+    # hide_parameters: bound values are row contents, never in an error's text or a log
+    # (RELIABILITY C9; tests/api/test_fail_closed.py).
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(parsed, echo=echo)
+        engine = create_engine(parsed, echo=echo, hide_parameters=True)
         _sqlite_setup(engine)
         return engine
-    return create_engine(parsed, echo=echo, pool_pre_ping=True)
+    engine = create_engine(
+        parsed, echo=echo, hide_parameters=True, pool_size=PG_POOL_SIZE, max_overflow=0
+    )
+    _pg_setup(engine)
+    return engine
+
+
+def _pg_setup(engine: Engine) -> None:
+    @event.listens_for(engine, "checkout")
+    def _checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        # What ``pool_pre_ping`` finds, without its round trip on every checkout (two per
+        # request): a connection the server has closed (a restart, a terminated backend,
+        # an idle timeout) has the server's goodbye or end-of-file waiting on its socket.
+        # The pool then replaces it, and the request goes on with a fresh one.
+        if dbapi_connection.closed or dbapi_connection.broken:
+            raise DisconnectionError("the connection is closed")
+        waiting = select.poll()
+        waiting.register(dbapi_connection.fileno(), select.POLLIN | select.POLLERR)
+        if waiting.poll(0):
+            raise DisconnectionError("the server closed the connection")
 
 
 def _sqlite_setup(engine: Engine) -> None:
@@ -86,6 +115,18 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
                 conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_WRITER_LOCK})
                 conn.execute(text("SET LOCAL lock_timeout TO DEFAULT"))
             yield conn
+
+
+@contextlib.contextmanager
+def reading(engine: Engine) -> Iterator[Connection]:
+    """A connection for reads only. On PostgreSQL it is in autocommit: each query sees
+    what was committed before it began, as it would in a READ COMMITTED transaction, and
+    the two round trips of BEGIN and ROLLBACK that would add nothing are saved (a status
+    request makes two such reads). Never write through it: nothing would roll back."""
+    with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execution_options(isolation_level="AUTOCOMMIT")
+        yield conn
 
 
 @contextlib.contextmanager

@@ -205,6 +205,7 @@ from dutystation.store import (  # noqa: E402, F401
     schema_agreements,
     schema_audit,
     schema_designation,
+    schema_disclosures,
     schema_exemptions,
     schema_medical,
     schema_notices,

@@ -85,9 +85,12 @@ def change_count(conn: Connection) -> int:
     return int(conn.scalar(select(_STATE.c.changes).where(_STATE.c.id == STATE_ID)) or 0)
 
 
-# Read on every status request: built once.
-_CURRENT = (
-    select(
+# The current snapshot and its stale mark, labelled ``snapshot_<name>``: ``current`` reads
+# them alone, a status request with the person it is about (``CURRENT_FROM``: the one row
+# of ``snapshot_state``, its snapshot, if any). Built once: read on every status request.
+CURRENT_COLUMNS = tuple(
+    c.label(f"snapshot_{c.name}")
+    for c in (
         _SNAPSHOT.c.id,
         _SNAPSHOT.c.computed_at,
         _SNAPSHOT.c.period_start,
@@ -99,25 +102,30 @@ _CURRENT = (
         _STATE.c.changes,
         _STATE.c.changed_at,
     )
-    .select_from(_STATE.join(_SNAPSHOT, _SNAPSHOT.c.id == _STATE.c.current_snapshot_id))
-    .where(_STATE.c.id == STATE_ID)
 )
+CURRENT_FROM = _STATE.join(_SNAPSHOT, _SNAPSHOT.c.id == _STATE.c.current_snapshot_id)
+CURRENT_STATE = _STATE.c.id == STATE_ID
+_CURRENT = select(*CURRENT_COLUMNS).select_from(CURRENT_FROM).where(CURRENT_STATE)
 
 
 def current(conn: Connection) -> CurrentSnapshot | None:
-    row = conn.execute(_CURRENT).first()
-    if row is None:
+    return current_of(conn.execute(_CURRENT).first())
+
+
+def current_of(row: Any) -> CurrentSnapshot | None:
+    """The snapshot in a row read with ``CURRENT_COLUMNS`` (None: there is none)."""
+    if row is None or row.snapshot_id is None:
         return None
     return CurrentSnapshot(
-        id=row.id,
-        computed_at=_utc(row.computed_at),
-        period_start=row.period_start,
-        period_end=row.period_end,
-        evidence_last=row.evidence_last,
-        directives=list(row.directives or []),
-        notes=list(row.notes or []),
-        stale=row.changes > row.changes_seen,
-        changed_at=_utc(row.changed_at) if row.changed_at is not None else None,
+        id=row.snapshot_id,
+        computed_at=_utc(row.snapshot_computed_at),
+        period_start=row.snapshot_period_start,
+        period_end=row.snapshot_period_end,
+        evidence_last=row.snapshot_evidence_last,
+        directives=list(row.snapshot_directives or []),
+        notes=list(row.snapshot_notes or []),
+        stale=row.snapshot_changes > row.snapshot_changes_seen,
+        changed_at=_utc(row.snapshot_changed_at) if row.snapshot_changed_at is not None else None,
     )
 
 

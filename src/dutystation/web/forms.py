@@ -11,6 +11,7 @@ from starlette.datastructures import FormData, UploadFile
 
 from dutystation import errors
 from dutystation.api.deps import CSRF_FIELD, CSRF_REFUSED, SESSION_COOKIE, get_runtime
+from dutystation.api.text_checks import REFUSED as NUL_REFUSED
 from dutystation.services import sessions
 from dutystation.services.documents import Upload
 
@@ -40,6 +41,8 @@ async def checked_form(request: Request, *, max_files: int = 0) -> FormData:
 
 def text_field(form: FormData, name: str) -> str:
     value = form.get(name)
+    if isinstance(value, str) and "\x00" in value:
+        raise errors.InvalidRequest(NUL_REFUSED)  # PostgreSQL cannot hold it (api.text_checks)
     return value.strip() if isinstance(value, str) else ""
 
 

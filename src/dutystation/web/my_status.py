@@ -94,7 +94,7 @@ async def file_request(request: Request, actor: PageActor) -> Response:
 async def _file(runtime: Runtime, actor: Actor, form: FormData, entered: dict[str, str]) -> int:
     employee_id = await run_in_threadpool(employee_id_of_actor, runtime, actor)
     if employee_id is None:
-        raise errors.NotFound("your account is not linked to an employee record")
+        await run_in_threadpool(exemptions.refuse_unlinked, runtime, actor)  # raises NotFound
     if entered["category"] not in set(ExemptionCategory):
         raise errors.InvalidRequest("choose the category of the exemption")
     new = exemptions.NewRequest(

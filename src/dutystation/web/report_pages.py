@@ -27,6 +27,7 @@ from dutystation import errors
 from dutystation.api.deps import get_runtime
 from dutystation.domain.access import POLICY, Actor, Operation, could_ever
 from dutystation.reports.model import Report
+from dutystation.services.disclosures import record_report_export, stated
 from dutystation.services.reporting import ReportRequest
 from dutystation.services.reporting.access import build_report_for, report_kinds
 from dutystation.web.auth import PageActor
@@ -136,7 +137,9 @@ def download(request: Request, actor: PageActor, format: str = "csv") -> Respons
     asked = _asked(request, actor)
     if asked.request is None:
         raise errors.InvalidRequest("choose a report")
-    built = build_report_for(get_runtime(request), actor, asked.request)
+    runtime = get_runtime(request)
+    said = stated(request.query_params.get("purpose"), request.query_params.get("recipient"))
+    built = build_report_for(runtime, actor, asked.request)
     if format == "csv":
         sink = io.BytesIO()
         csv.write_csv(built.section(), sink)
@@ -149,6 +152,9 @@ def download(request: Request, actor: PageActor, format: str = "csv") -> Respons
         data = text.getvalue().encode()
     else:
         data = html.render_html(built).encode()
+    # A file of named records leaving the system: the Privacy Act accounting (docs/privacy.md),
+    # written before the file is handed over.
+    record_report_export(runtime.engine, actor, built, format, said)
     name = f"{built.kind}-{built.period_start.isoformat()}-to-{built.period_end.isoformat()}"
     headers = {"Content-Disposition": f'attachment; filename="{name}.{format}"'}
     return Response(data, media_type=MEDIA[format], headers=headers)

@@ -1,7 +1,8 @@
 """Rendering pages: the Jinja2 environment, what every page knows (who is signed in, the
 form token, the menu), and report sections turned into accessible tables with a chart.
 
-Every text is escaped by autoescape. A chart travels as its Vega-Lite spec in a
+Every text is escaped by autoescape, and bidi controls in it are shown as U+FFFD
+(``finalize``; the chart specs too). A chart travels as its Vega-Lite spec in a
 ``<script type="application/json">`` data block (``tojson`` escapes ``<``, ``>`` and
 ``&``), which the browser never executes; ``static/dashboard.js`` hands it to vega-embed.
 The table beside it is the chart's text alternative and holds the same figures.
@@ -20,8 +21,15 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from dutystation import __version__
+from dutystation.api.errors import without_server_paths
 from dutystation.domain.access import Actor, Operation, could_ever
-from dutystation.reports.cells import displayed_rows, emphasised, more_rows_note, readable
+from dutystation.reports.cells import (
+    displayed_rows,
+    emphasised,
+    more_rows_note,
+    neutralised,
+    readable,
+)
 from dutystation.reports.model import Column, Section
 
 SHOWN_ROWS = 200  # per report section on a page; the downloads carry every row
@@ -87,8 +95,9 @@ def _words(value: Any) -> str:
 
 def sentence(value: Any) -> str:
     """A service's sentence as people read it on a page: capital first letter, full stop.
-    (Jinja's ``capitalize`` would lower-case the rest: ids, hashes, names.)"""
-    text = str(value).strip()
+    (Jinja's ``capitalize`` would lower-case the rest: ids, hashes, names.) Without the
+    server's folders, as the API says it (a policy file's path is the server's business)."""
+    text = without_server_paths(str(value)).strip()
     if not text:
         return text
     text = text[0].upper() + text[1:]
@@ -102,6 +111,7 @@ def environment() -> Environment:
         autoescape=select_autoescape(["html"], default_for_string=True),
         trim_blocks=True,
         lstrip_blocks=True,
+        finalize=neutralised,  # bidi controls shown as U+FFFD (reports/cells.py)
     )
     env.filters["day"] = _day
     env.filters["percent"] = _percent
@@ -167,7 +177,7 @@ def shown_section(section: Section, anchor: str, max_rows: int | None = SHOWN_RO
         emphasis=bold,
         total=total,
         notes=notes,
-        chart_spec=dict(chart.spec) if chart is not None else None,
+        chart_spec=neutralised(dict(chart.spec)) if chart is not None else None,
         chart_title=chart.title if chart is not None else "",
         chart_description=chart.description if chart is not None else "",
     )

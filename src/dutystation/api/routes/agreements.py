@@ -269,7 +269,7 @@ def update_agreement(
     runtime: RuntimeDep, actor: WritingActor, code: Code, body: AgreementChange
 ) -> AgreementOut:
     """Title, union, units or dates; its clauses stay."""
-    old = service.show_agreement(runtime.engine, actor, code).facts
+    old = service.agreement_to_change(runtime.engine, actor, code).facts
     draft = service.AgreementDraft(
         old.code,
         body.title if body.title is not None else old.title,

@@ -17,10 +17,12 @@ from starlette.responses import FileResponse
 from dutystation.api.deps import CurrentActor, RuntimeDep
 from dutystation.api.errors import problem_responses
 from dutystation.api.pagination import Page, Paging
+from dutystation.api.routes.disclosures import PurposeQuery, RecipientQuery
 from dutystation.api.schemas import IsoDay
 from dutystation.services.audit_export import AuditQuery, count_trail, export_trail, search_trail
 from dutystation.services.audit_files import ExportFormat
 from dutystation.services.audit_verify import verify_trail
+from dutystation.services.disclosures import stated
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 
@@ -206,14 +208,18 @@ def export(
     format: Annotated[ExportFormat, Query(description="jsonl or csv")] = ExportFormat.JSONL,
     since: Since = None,
     until: Until = None,
+    purpose: PurposeQuery = None,
+    recipient: RecipientQuery = None,
 ) -> FileResponse:
     """The records from ``since`` to ``until`` as one unbroken piece of the chain. The
-    export is itself recorded in the trail."""
+    export is itself recorded in the trail, and in the disclosure ledger of the people the
+    records are about."""
+    said = stated(purpose, recipient)
     runtime.settings.tmp_dir.mkdir(parents=True, exist_ok=True)
     folder = Path(tempfile.mkdtemp(prefix="audit-export-", dir=runtime.settings.tmp_dir))
     out = folder / f"audit.{format.value}"
     try:
-        export_trail(runtime.engine, actor, out, format, since=since, until=until)
+        export_trail(runtime.engine, actor, out, format, since=since, until=until, said=said)
     except BaseException:
         _remove(folder)
         raise

@@ -150,7 +150,7 @@ def post_logout(request: Request, runtime: RuntimeDep) -> Response:
     """Ends the session of the cookie (if any) and clears the cookie. Always succeeds."""
     secret = session_secret(request)
     if secret is not None:
-        sessions.end_session(runtime.engine, secret)
+        sessions.end_session(runtime.engine, secret, channel="api")
     response = Response(status_code=204)
     clear_session_cookie(response, runtime.settings)
     return response

@@ -18,6 +18,7 @@ from dutystation.api.deps import CurrentActor, RuntimeDep, WritingActor
 from dutystation.api.errors import problem_responses
 from dutystation.api.pagination import Page, Paging
 from dutystation.api.routes.codes import GROUP_PATTERN, ID_PATTERN, Day
+from dutystation.api.routes.disclosures import PurposeQuery, RecipientQuery
 from dutystation.api.routes.exemption_models import (
     CATEGORIES_HELP,
     CertificationIn,
@@ -35,6 +36,7 @@ from dutystation.domain.exemptions import RequestStatus
 from dutystation.errors import InvalidRequest
 from dutystation.evaluation_inputs import CATEGORY_ALIASES
 from dutystation.services import exemptions
+from dutystation.services.disclosures import stated
 from dutystation.services.documents import Upload, download_headers
 from dutystation.settings import Settings
 
@@ -288,11 +290,15 @@ def download_document(
     actor: CurrentActor,
     request_id: RequestId,
     position: Annotated[int, Path(ge=1, le=1000, description="1, 2, ...")],
+    purpose: PurposeQuery = None,
+    recipient: RecipientQuery = None,
 ) -> Response:
     """Always an attachment with a server-made name (never the uploader's), its detected
     type, no sniffing, no caching and a sandbox. A medical document only for the
-    reasonable-accommodation coordinator; every download is audited."""
-    found = exemptions.download_document(runtime, actor, request_id, position)
+    reasonable-accommodation coordinator; every download is audited, and one by anyone
+    but the employee it is about is recorded in their disclosure ledger."""
+    said = stated(purpose, recipient)
+    found = exemptions.download_document(runtime, actor, request_id, position, said)
     headers = download_headers(found.media_type, found.file_name)
     media_type = headers.pop("Content-Type")
     return Response(content=found.data, media_type=media_type, headers=headers)

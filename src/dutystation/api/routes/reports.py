@@ -19,9 +19,11 @@ from pydantic import BaseModel, Field
 from dutystation.api.deps import CurrentActor, RuntimeDep
 from dutystation.api.errors import problem_responses
 from dutystation.api.routes.codes import Day, OrgUnitQuery
+from dutystation.api.routes.disclosures import PurposeQuery, RecipientQuery
 from dutystation.errors import ConfigError, DutystationError, InvalidRequest
 from dutystation.reports.formats import Format, default_path
 from dutystation.reports.model import Report
+from dutystation.services.disclosures import record_report_export, stated
 from dutystation.services.reporting import KINDS, ReportRequest
 from dutystation.services.reporting.access import build_report_for, report_kinds
 
@@ -187,9 +189,13 @@ def get_report(
         str | None,
         Query(pattern=r"^[a-z0-9-]{1,64}$", description="csv: the section (default: main)."),
     ] = None,
+    purpose: PurposeQuery = None,
+    recipient: RecipientQuery = None,
 ) -> Response:
     """The report for your scope. 404 for an org unit you may not see (as for one that
-    does not exist) and for a period without evidence; 422 for options that do not fit."""
+    does not exist) and for a period without evidence; 422 for options that do not fit.
+    A report naming people is recorded in their disclosure ledger."""
+    said = stated(purpose, recipient)
     request = ReportRequest(
         kind=kind,
         period=period,
@@ -200,4 +206,8 @@ def get_report(
         hours=hours,
         direction=direction,
     )
-    return report_response(build_report_for(runtime, actor, request), format, section)
+    built = build_report_for(runtime, actor, request)
+    answer = report_response(built, format, section)
+    # Rendered first (a bad section is refused without an entry), recorded before it leaves.
+    record_report_export(runtime.engine, actor, built, format.value, said, section=section)
+    return answer
