@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from test_evaluate_cli import ORDER  # the same one-directive policy
 
 from dutystation.bootstrap import Runtime
 from dutystation.events.schemas import EventKind
@@ -28,20 +29,6 @@ from dutystation.settings import Settings
 from dutystation.store.db import make_engine
 from spark_required import require_spark
 
-ORDER = """\
-id = "TEST-RTO"
-version = 1
-issuer = "Test"
-title = "Test order"
-issued = 2025-01-20
-effective = 2025-01-20
-[scope]
-org_units = ["D"]
-arrangements = ["telework", "remote"]
-presumed_compliant = ["onsite", "field"]
-[requirement]
-days_per_week = 3
-"""
 FILES = {
     ImportKind.ORG_UNITS: "org_unit,name,parent,kind\nD,Department,,department\n"
     "D-A,Component A,D,component\n",
