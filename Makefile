@@ -3,23 +3,32 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+# Every package installed, runtime, dev and build, at an exact version with its sha256
+# hashes; `make lock` writes it from pyproject.toml.
+LOCK := requirements/lock.txt
+LOCKFLAGS ?=
 DEMO_DIR ?= demo
 EMPLOYEES ?= 20000
 SIZE ?= 2M
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test lint typecheck security audit unit bench bench-imports clean
+.PHONY: help install lock demo test lint typecheck security audit unit bench bench-imports clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
 install: $(STAMP) ## create .venv and install dutystation with its dev tools
+
+lock: $(STAMP) ## after editing pyproject.toml's dependencies: re-pin requirements/lock.txt
+	$(BIN)/uv pip compile --quiet --universal --python-version 3.11 --all-extras \
+	  --generate-hashes --custom-compile-command 'make lock' --output-file $(LOCK) \
+	  $(LOCKFLAGS) pyproject.toml requirements/build.in
 
 demo: $(STAMP) ## generate a synthetic department into ./demo and load it through the importers
 	DUTYSTATION_DATA_DIR=$(DEMO_DIR) $(BIN)/dutystation demo --employees $(EMPLOYEES) --fresh
@@ -34,7 +43,7 @@ typecheck: $(STAMP) ## mypy (strict) over src/
 security: $(STAMP) ## bandit over src/: 0 findings beyond the justified .bandit-baseline.json
 	$(BIN)/python tools/bandit_gate.py
 
-audit: $(STAMP) ## pip-audit of the environment; exits non-zero when any package is not checked
+audit: $(STAMP) ## pip-audit of the locked pins; exits non-zero when any package is not checked
 	$(BIN)/python tools/dependency_audit.py
 
 unit: $(STAMP) ## the fast tests only

@@ -104,17 +104,26 @@ def event_files(path: Path, kind: str) -> list[str]:
 
 
 def step_product(
-    path: Path, weeks: int, limit: str, periods: tuple[str, ...], reads: str = "raw"
+    path: Path,
+    weeks: int,
+    limit: str,
+    periods: tuple[str, ...],
+    reads: str = "raw",
+    keep: bool = False,
 ) -> pa.Table:
     """The product's evaluation, from the raw events (``reads="raw"``: the full evaluation
-    the issue compares with the hand-written query) or from the employee-day roll-up."""
+    the issue compares with the hand-written query) or from the employee-day roll-up.
+    ``keep``: with kept period results (read back when kept, else computed and kept);
+    off, every period is computed."""
     from dutystation.bootstrap import bootstrap
     from dutystation.domain.inputs import EvaluationInputs
     from dutystation.policy_files import load_directives
     from dutystation.services.evaluate import EvaluationRequest, evaluate
     from dutystation.settings import load_settings
 
-    settings = load_settings(data_dir=path, duckdb_memory_limit=limit, evaluation_reads=reads)
+    settings = load_settings(
+        data_dir=path, duckdb_memory_limit=limit, evaluation_reads=reads, keep_period_results=keep
+    )
     runtime = bootstrap(settings)
     result = evaluate(
         runtime,
@@ -194,6 +203,8 @@ def run_step(step: str, path: Path, weeks: int, limit: str, out: Path) -> None:
         table = step_product(path, weeks, limit, ("week",))
     elif step == "product-rollup":
         table = step_product(path, weeks, limit, ("week",), reads="rollup")
+    elif step == "product-kept":
+        table = step_product(path, weeks, limit, ("week",), reads="rollup", keep=True)
     elif step == "product-default":
         table = step_product(path, weeks, limit, ("week", "pay_period"))
     elif step == "handwritten":

@@ -12,10 +12,15 @@ it has no roll-up until one is built), each step in a fresh child process:
 - ``product-rollup``: the same evaluation from the roll-up; must agree with ``product`` on
   every employee-week;
 - ``scan``: the floor, a bare columnar scan of the raw events' columns;
-- ``day``: on a copy of the data, one more workday of badge taps for everyone (last
-  Friday's taps a week later, as a CSV in the generic profile) imported through the
-  product's importer, which updates the roll-up in the same batch, then the week holding
-  that day evaluated for everyone from the roll-up. Timed import and evaluation apart.
+- ``kept-fill``: the evaluation from the roll-up with kept period results on and none
+  kept yet: every week computed, then kept (``data_dir/periods``);
+- ``kept``: the same evaluation again: every week read back (docs/evaluation.md, "Kept
+  period results"); must agree with ``product``;
+- ``day``: on a copy of the data (kept results included), one more workday of badge taps
+  for everyone (last Friday's taps a week later, as a CSV in the generic profile)
+  imported through the product's importer, which updates the roll-up in the same batch;
+  then every week from the first to the new day's evaluated for everyone (the new week
+  computed, the others read back). Import and evaluation timed apart.
 """
 
 from __future__ import annotations
@@ -43,7 +48,7 @@ from evaluate import (  # noqa: E402
     peak_rss_mb,
     run_in_child,
 )
-from evaluate_data import end_of  # noqa: E402
+from evaluate_data import START, end_of  # noqa: E402
 
 
 def _runtime(path: Path, limit: str, reads: str = "rollup"):  # type: ignore[no-untyped-def]
@@ -121,12 +126,11 @@ def step_day(path: Path, limit: str, work: Path) -> dict[str, float]:
     )  # fmt: skip
     imported = time.perf_counter() - started
     monday = date.fromisoformat(day) - timedelta(days=date.fromisoformat(day).weekday())
-    result = evaluate(
-        runtime,
-        EvaluationRequest(monday, monday + timedelta(days=6), periods=("week",)),
-        inputs=EvaluationInputs(),
-        directives=load_directives(copy / "policies"),
-    )
+    # Every week from the first to the new one's: the new week is computed, the others
+    # (kept by the ``kept`` steps, copied with the data) are read back.
+    whole = EvaluationRequest(START, monday + timedelta(days=6), periods=("week",))
+    directives = load_directives(copy / "policies")
+    result = evaluate(runtime, whole, inputs=EvaluationInputs(), directives=directives)
     total = time.perf_counter() - started
     shutil.rmtree(copy, ignore_errors=True)
     return {
@@ -136,6 +140,8 @@ def step_day(path: Path, limit: str, work: Path) -> dict[str, float]:
         "rows": result.employee_periods.num_rows,
         "taps": rows,
         "stored": summary.rows_stored,
+        "kept": result.periods_kept,
+        "computed": result.periods_computed,
     }
 
 
@@ -194,10 +200,14 @@ def main() -> None:
         print(f"  rebuild: {results['rebuild']['wall_s']:.1f} s", flush=True)
     outputs: dict[str, Path] = {}
     for _ in range(args.repeat):
-        for step in ("product", "product-rollup", SCAN):
+        shutil.rmtree(path / "periods", ignore_errors=True)
+        for step in ("product", "product-rollup", SCAN, "kept-fill", "kept"):
             outputs[step] = out_dir / f"rollups-{step}.parquet"
             load = os.getloadavg()[0]
-            run = run_in_child(step, args.employees, args.weeks, args.memory_limit, outputs[step])
+            child_step = "product-kept" if step.startswith("kept") else step
+            run = run_in_child(
+                child_step, args.employees, args.weeks, args.memory_limit, outputs[step]
+            )
             print(f"  {step}: {run['wall_s']:.1f} s (load {load:.2f})", flush=True)
             if step not in results or run["wall_s"] < results[step]["wall_s"]:
                 results[step] = run
@@ -206,7 +216,7 @@ def main() -> None:
         print(f"  day: {run['wall_s']:.1f} s (load {load:.2f})", flush=True)
         if "day" not in results or run["wall_s"] < results["day"]["wall_s"]:
             results["day"] = run
-    differing = compare({k: outputs[k] for k in ("product", "product-rollup")})
+    differing = compare({k: outputs[k] for k in ("product", "product-rollup", "kept-fill", "kept")})
     scan = results[SCAN]["wall_s"]
     print(f"\nload average at end {os.getloadavg()[0]:.2f}")
     print("| step | wall s | CPU s | peak RSS MB | rows | wall / scan | differing rows |")
@@ -219,7 +229,8 @@ def main() -> None:
     day = results["day"]
     print(
         f"\none more day: {int(day['taps']):,} taps imported (roll-up updated) in "
-        f"{day['import_s']:.1f} s, its week evaluated for everyone in {day['evaluate_s']:.1f} s"
+        f"{day['import_s']:.1f} s; then every week to it evaluated for everyone in "
+        f"{day['evaluate_s']:.1f} s ({int(day['computed'])} computed, {int(day['kept'])} read back)"
     )
 
 

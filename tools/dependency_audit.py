@@ -1,5 +1,6 @@
-"""Dependency audit (RELIABILITY T17): pip-audit over the project's environment, judged so
-that it never reports a pass it could not check.
+"""Dependency audit (RELIABILITY T17): pip-audit over the pins of requirements/lock.txt
+(what `make install` installs, hash-checked), judged so that it never reports a pass it
+could not check.
 
 pip-audit on its own exits 0 and prints "No known vulnerabilities found" when every
 package was *skipped* (the advisory service had no record of it, e.g. behind a mirror
@@ -11,11 +12,12 @@ that serves only the package index). Here each package is either checked or coun
     exit 2  not checked: the service could not be reached, or some packages could not be
             checked; nothing is claimed about them
 
-    python tools/dependency_audit.py                      # the environment (make audit)
+    python tools/dependency_audit.py                      # the lock's pins (make audit)
+    python tools/dependency_audit.py --environment        # the installed environment
     python tools/dependency_audit.py -- -r req.txt --no-deps --disable-pip
     python tools/dependency_audit.py --service osv --osv-url http://127.0.0.1:9/
 
-Arguments after ``--`` go to pip-audit unchanged.
+Arguments after ``--`` go to pip-audit unchanged, in place of the lock file.
 """
 
 from __future__ import annotations
@@ -29,6 +31,10 @@ from pathlib import Path
 from typing import Any
 
 PROJECT = "dutystation"  # our own editable install: not a dependency, not on any index
+LOCK = Path(__file__).resolve().parents[1] / "requirements" / "lock.txt"
+# Every line of the lock is pinned and hashed, so pip-audit reads the versions as written
+# instead of resolving them with pip (which would need the index).
+LOCK_ARGS = ["-r", str(LOCK), "--require-hashes", "--disable-pip"]
 SHOWN = 5
 
 
@@ -116,7 +122,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--service", choices=["pypi", "osv"], default="pypi")
     parser.add_argument("--osv-url", default=None)
+    parser.add_argument(
+        "--environment",
+        action="store_true",
+        help="audit the packages installed in this interpreter instead of the lock file",
+    )
     args = parser.parse_args(argv)
+    if not extra and not args.environment:
+        extra = LOCK_ARGS
     code, data, last = run_pip_audit(args.service, args.osv_url, extra)
     status, lines = judge(code, data, last, args.service)
     print("\n".join(lines))

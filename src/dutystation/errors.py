@@ -15,6 +15,10 @@ with ``error.exit_code``; the API (later) answers problem+json.
     ├── InvalidRequest         the values given are wrong (an end before its start)
     ├── AuditTrailBroken       the audit trail's hash chain does not verify
     └── StoreError             the database or event store cannot be used
+        ├── OutOfMemory        a job needs more memory than its configured limit
+        ├── StoreBusy          another writer holds it for now: try again
+        ├── StoreFull          the disk is full: nothing was stored
+        └── StoreDamaged       the database is corrupt or not a database
 
 Messages never carry row contents: only file, line, column and a reason code.
 """
@@ -149,3 +153,28 @@ class RollupMismatch(DutystationError):
 
 class StoreError(DutystationError):
     pass
+
+
+class OutOfMemory(StoreError):
+    """An analytics job needs more memory than ``duckdb_memory_limit`` (or Spark's) allows;
+    the sentence names the setting and the figure to raise it to. Nothing was stored."""
+
+
+class StoreBusy(StoreError):
+    """Another writer holds the database or the event store; the same request succeeds
+    once it has finished (the API answers 503 with ``Retry-After``). ``retry_after_seconds``:
+    how long to wait before trying again, when the caller knows better than the default."""
+
+    def __init__(self, message: str, *, retry_after_seconds: int | None = None) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
+
+
+class StoreFull(StoreError):
+    """The disk (or quota) holding the database, the event store or a temporary file is
+    full; the write was rolled back whole (the API answers 507)."""
+
+
+class StoreDamaged(StoreError):
+    """The database file is corrupt or is not a database at all; nothing can be read or
+    written until it is restored (the API answers 503)."""

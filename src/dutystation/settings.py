@@ -25,6 +25,9 @@ from dutystation.errors import ConfigError
 DEFAULT_DATA_DIR = Path("dutystation-data")
 # 5 U.S.C. 552a(c)(2): the accounting of disclosures is kept at least five years.
 STATUTORY_RETENTION_YEARS = 5
+# NARA GRS 3.2 item 031: access records of systems that need special accountability
+# (this one holds personnel and medical records) are kept 6 years; docs/audit.md.
+AUDIT_RETENTION_FLOOR_YEARS = 6
 
 
 def config_file() -> Path:
@@ -52,6 +55,11 @@ class Settings(BaseSettings):
     evaluation_reads: Literal["rollup", "raw"] = Field(
         default="rollup",
         description="Evaluate from the employee-day roll-up, or from the raw events (a check).",
+    )
+    keep_period_results: bool = Field(
+        default=True,
+        description="Keep each whole period's evaluation and reuse it while its inputs are "
+        "unchanged (docs/evaluation.md).",
     )
     analytics: Literal["duckdb", "spark"] = Field(
         default="duckdb",
@@ -291,6 +299,26 @@ class Settings(BaseSettings):
                 "the Privacy Act keeps the accounting of disclosures at least {minimum} years "
                 "(5 U.S.C. 552a(c)(2)); {years} is too few",
                 {"minimum": STATUTORY_RETENTION_YEARS, "years": years},
+            )
+        return years
+
+    # The security audit trail (docs/audit.md, "Retention").
+    audit_retention_years: int = Field(
+        default=AUDIT_RETENTION_FLOOR_YEARS,
+        le=100,
+        description="Years an audit record is kept before `audit purge` may remove it; "
+        "at least 6 (NARA GRS 3.2 item 031).",
+    )
+
+    @field_validator("audit_retention_years")
+    @classmethod
+    def _audit_floor(cls, years: int) -> int:
+        if years < AUDIT_RETENTION_FLOOR_YEARS:
+            raise PydanticCustomError(
+                "retention_below_records_schedule",
+                "audit records are kept at least {minimum} years (NARA General Records "
+                "Schedule 3.2, item 031); {years} is too few",
+                {"minimum": AUDIT_RETENTION_FLOOR_YEARS, "years": years},
             )
         return years
 

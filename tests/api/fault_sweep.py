@@ -157,6 +157,8 @@ def judge(
                 wrong.append(f"{where}: {status} without the request id as correlation_id")
         elif not request_id:
             wrong.append(f"{where}: {status} without a correlation id")
+        elif "html" in kind and request_id not in answer.text:
+            wrong.append(f"{where}: {status} page that does not show its correlation id")
     found = LEAKS.search(answer.text)
     if found:
         wrong.append(f"{where}: {status} carries {found.group(0)!r}: {answer.text[:200]}")

@@ -1,6 +1,7 @@
 """The import route: a batch lands whole or not at all; rejected rows answer 422 with file,
 line, column and reason, never their values or a server path; only a whole-organisation
-importer may import; a held event store answers 409 at once."""
+importer may import; a held event store answers 503 with Retry-After at once
+(test_storage_faults.py holds it from another process)."""
 
 from __future__ import annotations
 
@@ -91,10 +92,11 @@ def test_only_whole_organisation_importers_may_import(client_for: Client, world:
     assert "import.run" in trail  # the refusals are on the audit trail
 
 
-def test_a_held_event_store_answers_409_at_once(client_for: Client, world: World) -> None:
+def test_a_held_event_store_answers_503_at_once(client_for: Client, world: World) -> None:
     with EventStore(world.settings().events_dir).lock():
         busy = upload(
             client_for("agency_admin"), "timecards", ("ta.csv", timecards(["2025-02-03"]))
         )
-    assert busy.status_code == 409, busy.text
+    assert busy.status_code == 503, busy.text
+    assert int(busy.headers["retry-after"]) > 0
     assert "another import" in busy.json()["detail"]

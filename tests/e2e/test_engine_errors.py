@@ -1,6 +1,7 @@
 """Where the evaluation or an import cannot run, as a user meets it on the command line
 (issue 7, bad input): a Spark master or Connect server that cannot be reached, Spark without
-Java, a DuckDB memory limit too small for the job, an event store on a path that cannot be
+Java, a DuckDB memory limit too small for the job (the evaluation, an import, the roll-up's
+rebuild and check, the reports, the snapshot), an event store on a path that cannot be
 written. Each is one sentence on stderr, a non-zero exit code, no traceback, and nothing
 stored: no snapshot, no event files, no import batch."""
 
@@ -20,10 +21,12 @@ import pytest
 from sqlalchemy import text
 from test_evaluate_cli import ORDER  # the same one-directive policy
 
-from dutystation.bootstrap import Runtime
+from dutystation.bootstrap import Runtime, bootstrap
+from dutystation.cli import main
 from dutystation.events.schemas import EventKind
 from dutystation.events.store import EventStore
 from dutystation.ingest.fields import ImportKind
+from dutystation.services import snapshot
 from dutystation.services.importing import run_import
 from dutystation.settings import Settings
 from dutystation.store.db import make_engine
@@ -87,10 +90,15 @@ def _run(world: Path, *args: str, **env: str | None) -> subprocess.CompletedProc
     )  # fmt: skip
 
 
-def _one_sentence(done: subprocess.CompletedProcess[str], exit_code: int) -> str:
+def _one_sentence(
+    done: subprocess.CompletedProcess[str], exit_code: int, progress: tuple[str, ...] = ()
+) -> str:
+    """The one line of stderr (besides lines of progress starting with ``progress``)."""
     assert done.returncode == exit_code, done.stderr
     assert "Traceback" not in done.stderr
-    lines = done.stderr.strip().splitlines()
+    lines = [
+        n for n in done.stderr.strip().splitlines() if not (progress and n.startswith(progress))
+    ]
     assert len(lines) == 1 and lines[0].startswith("error: "), done.stderr
     return lines[0].removeprefix("error: ")
 
@@ -206,6 +214,64 @@ def test_a_duckdb_memory_limit_too_small_names_the_setting_and_the_figure(world:
     again = _run(world, "evaluate", "--refresh", "-q", DUTYSTATION_DUCKDB_MEMORY_LIMIT="256MB")
     assert again.returncode == 0, again.stderr
     assert "Snapshot 1: 2 employees" in again.stdout
+
+
+# One sentence whatever the job; {job} names it.
+OUT_OF_MEMORY = (
+    "{job} needs more memory than duckdb_memory_limit (1MB) allows; raise it to 256MB "
+    "(DUTYSTATION_DUCKDB_MEMORY_LIMIT=256MB) and run again; nothing was stored"
+)
+
+
+@pytest.mark.parametrize(
+    ("command", "job"),
+    [
+        (("import", "badges", "new.csv"), "the import"),
+        (("rollup", "rebuild"), "the roll-up rebuild"),
+        (("verify",), "the roll-up check"),
+        (("report", "presence", "--period", "2025-02-03..2025-02-09"), "the presence report"),
+        (("report", "capacity", "--period", "2025-02-03..2025-02-07"), "the capacity report"),
+    ],
+)
+def test_a_duckdb_memory_limit_too_small_for_any_job_names_the_setting(
+    world: Path, command: tuple[str, ...], job: str
+) -> None:
+    (world / "new.csv").write_text(NEW_BADGES)
+    before = _stored(world / "data")
+    args = [str(world / a) if a.endswith(".csv") else a for a in command]
+    done = _run(world, *args, DUTYSTATION_DUCKDB_MEMORY_LIMIT="1MB")
+    # Progress lines of the roll-up commands ("rolling up badges 2025-02") go first.
+    sentence = _one_sentence(done, 1, progress=("rolling up ", "checking "))
+    assert sentence == OUT_OF_MEMORY.format(job=job)
+    assert "Out of Memory" not in done.stderr and "SET " not in done.stderr
+    # No event or roll-up file, manifest, import batch or audit record: as it was.
+    assert _stored(world / "data") == before
+
+
+def test_a_snapshot_whose_own_tables_do_not_fit_names_the_setting(
+    world: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The evaluations are given room (at 250,000 people it is the snapshot's sorts of
+    # millions of rows that meet the limit); its tables and plan run within 1MB.
+    evaluate = snapshot.evaluate
+
+    def roomy(runtime: Runtime, *args: object, **kwargs: object) -> object:
+        settings = runtime.settings.model_copy(update={"duckdb_memory_limit": "256MB"})
+        return evaluate(bootstrap(settings), *args, **kwargs)
+
+    monkeypatch.setattr(snapshot, "evaluate", roomy)
+    for name in ("DUTYSTATION_DATABASE_URL", "DUTYSTATION_AS", "DUTYSTATION_ANALYTICS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DUTYSTATION_DATA_DIR", str(world / "data"))
+    monkeypatch.setenv("DUTYSTATION_POLICIES_DIR", str(world / "policies"))
+    monkeypatch.setenv("DUTYSTATION_DUCKDB_MEMORY_LIMIT", "1MB")
+    monkeypatch.setattr(sys, "argv", ["dutystation", "evaluate", "--refresh", "-q"])
+    with pytest.raises(SystemExit) as exited:
+        main()
+    assert exited.value.code == 1
+    shown = capsys.readouterr().err.strip().splitlines()
+    assert shown == ["error: " + OUT_OF_MEMORY.format(job="the snapshot")]
+    _no_snapshot(world)
 
 
 def _stored(data: Path) -> tuple[list[str], list[str], int, int]:

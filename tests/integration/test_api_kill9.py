@@ -22,31 +22,23 @@ from __future__ import annotations
 import json
 import os
 import random
-import signal
-import subprocess
-import sys
 import threading
 import time
-from collections import deque
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
 import httpx2
 import pytest
+from serve_harness import Server, Store, prepare
 from sqlalchemy import Engine, select, text
 
-from api_world import OFFICES, ORG_UNITS, PEOPLE, free_port, world_settings
 from dutystation.bootstrap import bootstrap
-from dutystation.domain.access import Grant, Role
 from dutystation.domain.directive import ExemptionCategory
-from dutystation.ingest.fields import ImportKind
-from dutystation.services import accounts, tokens
+from dutystation.services import accounts
 from dutystation.services.audit_verify import verify
 from dutystation.services.exemption_requests import NewRequest, request_exemption
-from dutystation.services.importing import run_import
-from dutystation.settings import Settings
-from dutystation.store.db import make_engine, migrate
+from dutystation.store.db import make_engine
 from dutystation.store.schema_audit import AuditRecord
 from dutystation.store.schema_exemptions import ExemptionCertification, ExemptionRequest
 
@@ -55,71 +47,7 @@ TRIALS = int(os.environ.get("DUTYSTATION_KILL9_TRIALS", 50 if NIGHTLY else 20))
 CLIENTS = 2  # concurrent clients: decisions queue on the store's writer lock
 PER_TRIAL = 60  # pending requests filed per trial (more than a trial decides)
 KILL_WINDOW = (0.05, 1.5)  # seconds after the first decision was sent
-ORDER = """\
-id = "KILL-RTO"
-version = 1
-issuer = "Test"
-title = "Kill test order"
-issued = 2025-01-20
-effective = 2025-01-20
-[scope]
-org_units = ["DEPT"]
-arrangements = ["telework", "remote"]
-presumed_compliant = ["onsite", "field"]
-[requirement]
-onsite_share_of_hours = 1.0
-[exemptions]
-categories = ["compelling_reason"]
-certification_required_by = ["supervisor"]
-"""
 FIRST_DAY = date(2026, 1, 5)
-
-
-@dataclass
-class Store:
-    settings: Settings
-    url: str
-    token: str  # mgr1's API token: the supervisor of W1, who files the requests
-    pending: deque[int] = field(default_factory=deque)
-    days_used: int = 0
-
-
-def _csv(path: Path, header: list[str], rows: list[tuple[str, ...]]) -> Path:
-    lines = [",".join(header), *(",".join(r) for r in rows)]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
-
-
-def prepare(root: Path, url: str) -> Store:
-    """The organisation, an employee (w1) and their supervisor (mgr1) with an API token,
-    on a migrated store."""
-    policies = root / "policies"
-    policies.mkdir(parents=True)
-    (policies / "kill.toml").write_text(ORDER, encoding="utf-8")
-    settings = world_settings(root / "data", database_url=url, policies_dir=policies)
-    engine = make_engine(url)
-    migrate(engine)
-    engine.dispose()
-    runtime = bootstrap(settings)
-    header = ["org_unit", "name", "parent", "kind"]
-    run_import(runtime, ImportKind.ORG_UNITS, [_csv(root / "org.csv", header, ORG_UNITS)])
-    header = ["site_id", "name", "zip", "latitude", "longitude", "timezone", "seats", "org_unit"]
-    run_import(runtime, ImportKind.OFFICES, [_csv(root / "offices.csv", header, OFFICES)])
-    header = ["employee_id", "name", "org_unit", "duty_station", "arrangement"]
-    header += ["supervisor_id", "effective_date"]
-    roster = [(*p, "2025-01-06") for p in PEOPLE]
-    run_import(runtime, ImportKind.ROSTER, [_csv(root / "roster.csv", header, roster)])
-    engine = runtime.engine
-    accounts.bootstrap_admin(engine, "admin", display_name="Admin")
-    with engine.connect() as conn:
-        admin = accounts.load_actor(conn, "admin")
-    employee = Grant(Role.EMPLOYEE)
-    accounts.create_user(engine, admin, "w1", employee_id="W1", grants=[employee])
-    supervisor = (employee, Grant(Role.SUPERVISOR))
-    accounts.create_user(engine, admin, "mgr1", employee_id="MGR1", grants=supervisor)
-    made = tokens.create_token(engine, admin, "mgr1", "kill9", days=30, settings=settings)
-    engine.dispose()
-    return Store(settings, url, made.secret)
 
 
 def file_requests(store: Store, count: int) -> None:
@@ -133,75 +61,6 @@ def file_requests(store: Store, count: int) -> None:
         new = NewRequest("W1", ExemptionCategory.COMPELLING_REASON, day, day, "kill -9")
         store.pending.append(request_exemption(runtime, w1, new))
     runtime.engine.dispose()
-
-
-HARNESS = Path(__file__).with_name("serve_harness.py")
-
-
-class Server:
-    """``dutystation serve`` on the store, in a child process started ahead of its run
-    (serve_harness.py): ``go()`` lets it open the store and listen."""
-
-    def __init__(self, store: Store, log: Path) -> None:
-        self.port = free_port()
-        self.marker = log.with_suffix(".loaded")
-        self.base = f"http://127.0.0.1:{self.port}"
-        env = {
-            **os.environ,
-            "DUTYSTATION_DATA_DIR": str(store.settings.data_dir),
-            "DUTYSTATION_DATABASE_URL": store.url,
-            "DUTYSTATION_POLICIES_DIR": str(store.settings.policies_dir),
-            "DUTYSTATION_COOKIE_SECURE": "false",
-            "DUTYSTATION_CONFIG": str(log.parent / "none.toml"),
-        }
-        command = [sys.executable, str(HARNESS), str(self.port), str(self.marker)]
-        self.log = log.open("w")
-        self.process = subprocess.Popen(
-            command,
-            env=env,
-            stdin=subprocess.PIPE,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-    def go(self) -> None:
-        """Serve (once the package is loaded); returns when the server answers."""
-        deadline = time.monotonic() + 120
-        while not self.marker.exists():
-            assert self.process.poll() is None, "the server exited while loading"
-            assert time.monotonic() < deadline, "the server did not load"
-            time.sleep(0.05)
-        assert self.process.stdin is not None
-        self.process.stdin.write(b"go\n")
-        self.process.stdin.flush()
-        self.wait_ready()
-
-    def wait_ready(self) -> None:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if httpx2.get(f"{self.base}/api/v1/auth/me", timeout=2).status_code == 401:
-                    return
-            except httpx2.TransportError:
-                pass
-            assert self.process.poll() is None, "the server exited before it answered"
-            assert time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.05)
-
-    def kill(self) -> None:
-        os.kill(self.process.pid, signal.SIGKILL)
-        self.process.wait(timeout=30)
-        assert self.process.returncode == -signal.SIGKILL
-        self.close()
-
-    def close(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(timeout=30)
-        if self.process.stdin is not None:
-            self.process.stdin.close()
-        self.log.close()
 
 
 @dataclass

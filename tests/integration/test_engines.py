@@ -1,26 +1,36 @@
 """One evaluation, two engines: DuckDB (the default) and Spark in local mode must hand back
 identical reports on the same data: the demo department's roster, events, exemptions and
-agreements. Marked ``spark`` (a JVM starts: ~15 s); skip with ``-m 'not spark'``. Without
-Java 17+ or pyspark the module skips and says why; under ``DUTYSTATION_REQUIRE_SPARK=1``
-(CI) it fails instead (``tests/spark_required.py``)."""
+agreements; and the employee-day roll-up rebuilt on Spark must be DuckDB's, row for row,
+with ``verify`` on Spark catching a tampered one. Marked ``spark`` (one JVM for the module:
+~6-15 s); skip with ``-m 'not spark'``. Without Java 17+ or pyspark the module skips and
+says why; under ``DUTYSTATION_REQUIRE_SPARK=1`` (CI) it fails instead
+(``tests/spark_required.py``)."""
 
 from __future__ import annotations
 
+import csv
+import shutil
 import time
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from dutystation.analytics.spark_engine import _failure_sentence, spark_session, stop_spark
-from dutystation.bootstrap import bootstrap
+from dutystation.bootstrap import Runtime, bootstrap
 from dutystation.domain.inputs import EvaluationInputs
-from dutystation.errors import ConfigError
+from dutystation.errors import ConfigError, RollupMismatch
 from dutystation.evaluation_inputs import load_agreements, load_exemptions
+from dutystation.events.rollups import ROLLUP_SCHEMAS, rollup_state
+from dutystation.events.schemas import EventKind
+from dutystation.ingest.fields import ImportKind
+from dutystation.services import rollup_runs
 from dutystation.services.demo import run_demo
 from dutystation.services.evaluate import EvaluationRequest, decoded, evaluate
+from dutystation.services.importing import run_import
 from dutystation.settings import Settings, load_settings
 from spark_required import fail_without_spark, require_spark
 
@@ -45,6 +55,15 @@ def _spark_can_run() -> None:
 
 
 @pytest.fixture(scope="module")
+def spark_started() -> Iterator[None]:
+    """Spark's JVM, started by the first test that needs it and shared by the module's
+    tests; stopped after the last, so the rest of the suite on this worker gets its memory
+    back."""
+    yield
+    stop_spark()
+
+
+@pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, EvaluationInputs]:
     data = tmp_path_factory.mktemp("engines")
     run_demo(load_settings(data_dir=data), employees=1000)
@@ -55,14 +74,13 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, EvaluationInpu
 
 
 @pytest.fixture(scope="module")
-def both(demo: tuple[Path, EvaluationInputs]) -> Iterator[tuple[pa.Table, pa.Table]]:
+def both(demo: tuple[Path, EvaluationInputs], spark_started: None) -> tuple[pa.Table, pa.Table]:
     data, inputs = demo
     results = []
     for engine in ("duckdb", "spark"):
         runtime = bootstrap(load_settings(data_dir=data, analytics=engine))
         results.append(evaluate(runtime, RANGE, inputs=inputs).employee_periods)
-    yield results[0], results[1]
-    stop_spark()  # the rest of the suite on this worker gets the JVM's memory back
+    return results[0], results[1]
 
 
 def _rows(table: pa.Table) -> pa.Table:
@@ -145,3 +163,137 @@ def test_another_spark_failure_names_its_condition_and_the_log(tmp_path: Path) -
         f"the evaluation failed on Spark (UNRESOLVED_COLUMN); {tmp_path}/tmp/spark-driver.log "
         "has the details"
     )
+
+
+# Per kind: the current generations' rows, their folders, the settings their files record.
+Built = dict[EventKind, tuple[pa.Table, list[str], set[bytes]]]
+BADGE_HEADER = ["employee_id", "timestamp", "site_id", "direction"]
+TIMECARD_HEADER = ["employee_id", "date", "code", "hours", "site_id"]
+# What the demo's badges lack, added for two of its people on a weekend and the days around
+# the spring-forward night of 2025-03-09: a reader firing every 50 s for minutes (debounce
+# walks the chain), a missing OUT, taps at one instant, taps without direction, an OUT
+# before the first IN, and pairs over midnight (one across the missing hour, one in
+# Phoenix, which keeps no daylight time).
+EXTRA_TAPS = [
+    *(("00000003", f"2025-03-01T08:{t}", "PA0001", "IN")
+      for t in ("00:00", "00:50", "01:40", "02:30", "03:20")),
+    ("00000003", "2025-03-01T12:00:00", "PA0001", "OUT"),
+    ("00000003", "2025-03-01T13:00:00", "PA0001", "IN"),
+    ("00000003", "2025-03-02T09:00:00", "PA0001", "IN"),
+    ("00000003", "2025-03-02T09:00:00", "PA0001", "OUT"),
+    ("00000003", "2025-03-02T09:00:00", "PA0001", "IN"),
+    ("00000003", "2025-03-02T17:00:00", "PA0001", ""),
+    ("00000003", "2025-03-02T18:00:00", "PA0001", ""),
+    ("00000003", "2025-03-08T22:00:00", "PA0001", "IN"),
+    ("00000003", "2025-03-09T06:00:00", "PA0001", "OUT"),
+    ("00000033", "2025-03-08T21:30:00", "AZ0001", "IN"),
+    ("00000033", "2025-03-09T05:15:00", "AZ0001", "OUT"),
+    ("00000033", "2025-03-15T07:00:00", "CO0001", "OUT"),
+    ("00000033", "2025-03-15T08:00:00", "CO0001", "IN"),
+    ("00000033", "2025-03-15T16:00:00", "CO0001", "OUT"),
+]  # fmt: skip
+# A day sent twice with other hours: the second is the row in force.
+EXTRA_TIMECARDS = [
+    [("00000003", "2025-03-08", "onsite", "8", "PA0001"),
+     ("00000003", "2025-03-09", "telework_routine", "4", "")],
+    [("00000003", "2025-03-08", "onsite", "6.5", "PA0001")],
+]  # fmt: skip
+
+
+def _import(runtime: Runtime, kind: ImportKind, rows: list[tuple[str, ...]], path: Path) -> None:
+    header = BADGE_HEADER if kind is ImportKind.BADGES else TIMECARD_HEADER
+    with path.open("w", newline="") as out:
+        csv.writer(out).writerows([header, *rows])
+    run_import(runtime, kind, [path])
+
+
+def _current(runtime: Runtime) -> Built:
+    """Per kind: the current generations' rows in a set order, their paths relative to the
+    store, and the settings their files record."""
+    found = {}
+    for kind in EventKind:
+        state = rollup_state(runtime.events.manifests(), kind)
+        paths = [runtime.events.root / g.file.path for _, g in sorted(state.current.items())]
+        # Names and types; not nullability, which DuckDB's COPY infers query by query.
+        table = pa.concat_tables(
+            pq.read_table(p).cast(ROLLUP_SCHEMAS[kind]) for p in paths
+        ).replace_schema_metadata(None)
+        day = "local_date" if kind is EventKind.BADGES else "date"
+        keys = ["employee_id", day] + (["source_code"] if kind is EventKind.TIMECARDS else [])
+        found[kind] = (
+            table.sort_by([(k, "ascending") for k in keys]),
+            [str(p.relative_to(runtime.events.root).parent) for p in paths],
+            {(pq.read_metadata(p).metadata or {}).get(b"dutystation", b"") for p in paths},
+        )
+    return found
+
+
+@pytest.fixture(scope="module")
+def rollups(
+    demo: tuple[Path, EvaluationInputs],
+    spark_started: None,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[Runtime, Built, Built]:
+    """A copy of the demo with ``EXTRA_TAPS`` and ``EXTRA_TIMECARDS`` imported; its roll-up
+    rebuilt on DuckDB, then on Spark. The Spark runtime and both engines' roll-ups."""
+    root = tmp_path_factory.mktemp("rollups")
+    shutil.copytree(demo[0], root / "data")
+    on_duckdb = bootstrap(load_settings(data_dir=root / "data"))
+    _import(on_duckdb, ImportKind.BADGES, EXTRA_TAPS, root / "taps.csv")
+    for n, rows in enumerate(EXTRA_TIMECARDS):
+        _import(on_duckdb, ImportKind.TIMECARDS, rows, root / f"timecards-{n}.csv")
+    rollup_runs.rebuild(on_duckdb)
+    duckdb_built = _current(on_duckdb)
+    on_spark = bootstrap(load_settings(data_dir=root / "data", analytics="spark"))
+    started = time.monotonic()
+    committed = rollup_runs.rebuild(on_spark)
+    print(f"roll-up rebuilt on Spark in {time.monotonic() - started:.1f} s")
+    assert [m.purpose for m in committed] == ["rollup-rebuild"] * 2
+    return on_spark, duckdb_built, _current(on_spark)
+
+
+def test_the_roll_up_rebuilt_on_spark_is_duckdbs_row_for_row(
+    rollups: tuple[Runtime, Built, Built],
+) -> None:
+    _, on_duckdb, on_spark = rollups
+    for kind in EventKind:
+        (expected, layout, settings), (got, spark_layout, spark_settings) = (
+            on_duckdb[kind],
+            on_spark[kind],
+        )
+        assert spark_layout == layout and spark_settings == settings  # same months, same keys
+        for name in expected.column_names:  # hours of both conventions, first IN, last OUT
+            assert got[name].to_pylist() == expected[name].to_pylist(), (kind, name)
+    badges = on_spark[EventKind.BADGES][0].to_pylist()
+    assert len(badges) > 39_000
+    assert sum(r["hours_pairs"] != r["hours_first_last"] for r in badges) > 1000
+    walked = [
+        r for r in badges if (r["employee_id"], str(r["local_date"])) == ("00000003", "2025-03-01")
+    ]
+    assert walked[0]["taps"] == 5  # three of the five stuck taps kept, an OUT, an IN
+    timecards = on_spark[EventKind.TIMECARDS][0].to_pylist()
+    corrected = [
+        r for r in timecards if (r["employee_id"], str(r["date"])) == EXTRA_TIMECARDS[1][0][:2]
+    ]
+    assert [r["hours"] for r in corrected] == [6.5]
+
+
+def test_verify_on_spark_finds_a_tampered_roll_up(
+    rollups: tuple[Runtime, Built, Built],
+) -> None:
+    runtime = rollups[0]
+    # The last month checked: every month before it (both kinds) must have passed.
+    state = rollup_state(runtime.events.manifests(), EventKind.TIMECARDS)
+    month = max(state.current)
+    path = runtime.events.root / state.current[month].file.path
+    table = pq.read_table(path)
+    hours = table["hours"].to_pylist()
+    hours[0] += 1
+    i = table.schema.get_field_index("hours")
+    pq.write_table(table.set_column(i, "hours", pa.array(hours, pa.float64())), path)
+    with pytest.raises(RollupMismatch) as caught:
+        rollup_runs.verify(runtime)
+    assert str(caught.value).startswith(
+        f"the timecards roll-up of {month} disagrees with the raw events on 2 rows (first: "
+    )
+    assert str(caught.value).endswith("; run `dutystation rollup rebuild`")

@@ -7,7 +7,7 @@
   never part of it;
 * a writer that cannot get the lock in time is told so in one sentence: the command line
   says the database is busy (exit status 1), the API answers 503 with ``Retry-After``
-  (database) or 409 at once (event store) — never "database is locked" or a 500.
+  (database; the event store at once) — never "database is locked" or a 500.
 
 T28 (a), the roster snapshot's blast radius, is in test_import_records_roster.py
 (held at 30 % separated / 40 % moved) and below (thresholds are settings).

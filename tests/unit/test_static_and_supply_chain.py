@@ -9,6 +9,7 @@ vulnerability, failing for one package."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import threading
@@ -23,6 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 GATE = ROOT / "tools" / "bandit_gate.py"
 AUDIT = ROOT / "tools" / "dependency_audit.py"
 BASELINE = ROOT / ".bandit-baseline.json"
+LOCK = ROOT / "requirements" / "lock.txt"
 
 
 def run(script: Path, *args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
@@ -203,3 +205,21 @@ def test_a_known_vulnerability_fails_the_audit_and_is_named(
     done = audit(tmp_path, advisory_service(answer))
     assert done.returncode == 1
     assert "jinja2 3.1.6: GHSA-test-0000-0000 (fixed in 9.9)" in done.stdout
+
+
+def test_by_default_the_audit_checks_every_pin_of_the_lock_file(
+    advisory_service: Callable[[Answer], str],
+) -> None:
+    """`make audit` audits what `make install` installs: requirements/lock.txt's pins (the
+    ones for this platform), read as written rather than resolved."""
+    asked: set[str] = set()
+
+    def answer(query: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        asked.add(query["package"]["name"])
+        return 200, {}
+
+    done = run(AUDIT, "--service", "osv", "--osv-url", advisory_service(answer))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"passed — {len(asked)} packages checked" in done.stdout
+    everywhere = re.findall(r"^([a-z0-9][a-z0-9._-]*)==\S+ \\$", LOCK.read_text(), re.M)
+    assert len(everywhere) > 50 and set(everywhere) <= asked

@@ -31,7 +31,7 @@ def test_a_leader_reads_and_downloads_the_onsite_share_report(visitor: Any) -> N
     leader.shoot("leader-report-onsite-share")
 
     with page.expect_download() as info:
-        page.get_by_role("link", name="CSV (main table)").click()
+        page.get_by_role("button", name="CSV (main table)").click()
     download = info.value
     assert download.suggested_filename.startswith("onsite-share-")
     rows = list(csv.reader(io.StringIO(Path(download.path()).read_text(encoding="utf-8-sig"))))

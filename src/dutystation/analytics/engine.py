@@ -21,7 +21,7 @@ from pathlib import Path
 
 import duckdb
 
-from dutystation.errors import StoreError
+from dutystation.errors import OutOfMemory, StoreError
 from dutystation.settings import Settings
 
 _UNITS = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12}
@@ -71,33 +71,43 @@ def _machine_bytes() -> int:
         return 0
 
 
-def raise_limit_advice(limit: str) -> str:
+# What makes a job smaller, when this machine cannot give it more memory.
+SMALLER_EVALUATION = "evaluate a shorter range or one org unit"
+
+
+def raise_limit_advice(limit: str, smaller: str = SMALLER_EVALUATION) -> str:
     """What to do when a job ran out of ``limit``: the figure to raise it to (twice the
     limit, at least 256MB, in whole MB or GB), or, when that is more than 3/4 of this
-    machine's memory, to make the job smaller."""
+    machine's memory, ``smaller`` (how to make the job smaller)."""
     wanted = max(2 * _limit_bytes(limit), _FLOOR)
     machine = _machine_bytes()
     if machine and wanted > machine * 3 // 4:
-        return (
-            f"this machine's {machine / 10**9:.0f}GB cannot hold more; evaluate a shorter "
-            "range or one org unit"
-        )
+        return f"this machine's {machine / 10**9:.0f}GB cannot hold more; {smaller}"
     figure = (
         f"{math.ceil(wanted / 10**9)}GB" if wanted >= 10**9 else f"{math.ceil(wanted / 10**6)}MB"
     )
     return f"raise it to {figure} (DUTYSTATION_DUCKDB_MEMORY_LIMIT={figure}) and run again"
 
 
+def out_of_memory(settings: Settings, job: str, smaller: str = SMALLER_EVALUATION) -> OutOfMemory:
+    """The one sentence for ``job`` (``the import``...) having run out of
+    ``duckdb_memory_limit``: the setting, the figure to raise it to, nothing stored."""
+    limit = settings.duckdb_memory_limit
+    return OutOfMemory(
+        f"{job} needs more memory than duckdb_memory_limit ({limit}) allows; "
+        f"{raise_limit_advice(limit, smaller)}; nothing was stored"
+    )
+
+
 @contextmanager
-def memory_errors(settings: Settings, job: str) -> Iterator[None]:
+def memory_errors(
+    settings: Settings, job: str, smaller: str = SMALLER_EVALUATION
+) -> Iterator[None]:
     """DuckDB's OutOfMemoryException (several lines of tuning hints about SET commands a
-    user cannot type) as one sentence naming the setting and the figure to raise it to.
-    Used around work whose results are only stored after it succeeds."""
+    user cannot type) as one sentence naming the setting and the figure to raise it to
+    (``out_of_memory``). Used around work whose results are only stored after it
+    succeeds."""
     try:
         yield
     except duckdb.OutOfMemoryException:
-        limit = settings.duckdb_memory_limit
-        raise StoreError(
-            f"{job} needs more memory than duckdb_memory_limit ({limit}) allows; "
-            f"{raise_limit_advice(limit)}; nothing was stored"
-        ) from None
+        raise out_of_memory(settings, job, smaller) from None

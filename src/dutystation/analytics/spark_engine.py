@@ -7,8 +7,9 @@ translating each DuckDB statement with ``spark_sql``; so the evaluation is writt
 and DuckDB keeps running its original text. A ``CREATE [TEMP] TABLE`` becomes a temporary
 view, checkpointed (materialised on the executors) so later stages do not recompute it.
 
-The session is ``spark_start``'s (one JVM per process); each evaluation runs in a session
-of its own, so its temporary views never meet another's. pyspark is an optional
+The session is ``spark_start``'s (one JVM per process); each job (an evaluation, a roll-up
+rebuild or check: ``spark_connection``) runs in a session of its own, so its temporary
+views never meet another's. pyspark is an optional
 dependency (``pip install 'dutystation[spark]'``), imported only when used. docs/spark.md
 has the cluster set-up.
 """
@@ -18,7 +19,8 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date
 from typing import Any, cast
 
@@ -28,10 +30,16 @@ import pyarrow.compute as pc
 from dutystation.analytics import spark_sql
 from dutystation.analytics.evaluation import EvaluationOutcome, EvaluationTables, evaluate_sql
 from dutystation.analytics.spark_start import LOG_FILE, spark_session, stop_spark
-from dutystation.errors import StoreError
+from dutystation.errors import OutOfMemory, StoreError
 from dutystation.settings import Settings
 
-__all__ = ["SparkConnection", "evaluate_on_spark", "spark_session", "stop_spark"]
+__all__ = [
+    "SparkConnection",
+    "evaluate_on_spark",
+    "spark_connection",
+    "spark_session",
+    "stop_spark",
+]
 
 log = logging.getLogger(__name__)
 # Result columns DuckDB returns dictionary encoded (its ENUM types; ``reason`` is encoded
@@ -60,6 +68,9 @@ class _Result:
     def fetchone(self) -> tuple[Any, ...] | None:
         rows = self.frame.limit(1).collect()
         return tuple(rows[0]) if rows else None
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        return [tuple(row) for row in self.frame.collect()]
 
     def to_arrow_reader(self) -> pa.RecordBatchReader:
         table = self.frame.toArrow()
@@ -164,9 +175,10 @@ def _like_duckdb(table: pa.Table) -> pa.Table:
     return pa.table(columns, names=table.column_names)
 
 
-def _failure_sentence(settings: Settings, exc: Exception) -> str:
-    """One sentence for an evaluation that failed inside Spark: its error condition
-    (``[UNABLE_TO_ACQUIRE_MEMORY]``...), and for the memory ones, what to raise."""
+def _failure_sentence(settings: Settings, exc: Exception, job: str = "the evaluation") -> str:
+    """One sentence for a job (``the evaluation``, ``the roll-up rebuild``...) that failed
+    inside Spark: its error condition (``[UNABLE_TO_ACQUIRE_MEMORY]``...), and for the
+    memory ones, what to raise."""
     text = str(exc)  # a Py4JJavaError's is the Java stack trace, causes included
     condition = getattr(exc, "getCondition", lambda: None)()
     memory = [c for c in _MEMORY_CONDITIONS if f"[{c}]" in text or c == condition]
@@ -186,13 +198,38 @@ def _failure_sentence(settings: Settings, exc: Exception) -> str:
                 f"raise spark_driver_memory (now {now}) to {figure} "
                 f"(DUTYSTATION_SPARK_DRIVER_MEMORY={figure}) and run again"
             )
-        return f"Spark ran out of memory during the evaluation ({condition}); {advice}"
+        return f"Spark ran out of memory during {job} ({condition}); {advice}"
     where = (
         "the Spark Connect server's log"
         if settings.spark_connect_url
         else settings.tmp_dir / LOG_FILE
     )
-    return f"the evaluation failed on Spark ({condition}); {where} has the details"
+    return f"{job} failed on Spark ({condition}); {where} has the details"
+
+
+@contextmanager
+def spark_connection(settings: Settings, job: str) -> Iterator[SparkConnection]:
+    """A ``SparkConnection`` on a session of its own for ``job``; a failure inside Spark
+    becomes one ``StoreError`` sentence naming ``job``; its temporary views are dropped
+    afterwards."""
+    from py4j.protocol import Py4JJavaError  # type: ignore[import-untyped]
+    from pyspark.errors import PySparkException
+
+    root = spark_session(settings)
+    # A session of its own: its temporary views never meet another job's. (A Spark
+    # Connect client session is already the server's session for this client.)
+    session = root if settings.spark_connect_url else root.newSession()
+    try:
+        yield SparkConnection(session)
+    except (PySparkException, Py4JJavaError) as exc:  # a checkpoint's or toArrow's
+        log.debug("%s failed on Spark", job, exc_info=True)
+        sentence = _failure_sentence(settings, exc, job)
+        failed = OutOfMemory if sentence.startswith("Spark ran out of memory") else StoreError
+        raise failed(sentence) from None
+    finally:
+        for view in session.catalog.listTables():
+            if view.isTemporary:
+                session.catalog.dropTempView(view.name)
 
 
 def evaluate_on_spark(
@@ -207,18 +244,9 @@ def evaluate_on_spark(
 ) -> EvaluationOutcome:
     """``evaluate_sql`` on Spark: same arguments (``timecards``/``badges`` are the DuckDB
     relations of ``event_sources``), same outcome."""
-    from py4j.protocol import Py4JJavaError  # type: ignore[import-untyped]
-    from pyspark.errors import PySparkException
-
-    root = spark_session(settings)
-    # A session of its own: its temporary views never meet another evaluation's. (A Spark
-    # Connect client session is already the server's session for this client.)
-    session = root if settings.spark_connect_url else root.newSession()
-
-    try:
-        connection = cast(Any, SparkConnection(session))
+    with spark_connection(settings, "the evaluation") as connection:
         outcome = evaluate_sql(
-            connection,
+            cast(Any, connection),
             tables,
             timecards=timecards,
             badges=badges,
@@ -226,13 +254,6 @@ def evaluate_on_spark(
             end=end,
             kinds=kinds,
         )
-    except (PySparkException, Py4JJavaError) as exc:  # a checkpoint's or toArrow's
-        log.debug("the evaluation failed on Spark", exc_info=True)
-        raise StoreError(_failure_sentence(settings, exc)) from None
-    finally:
-        for view in session.catalog.listTables():
-            if view.isTemporary:
-                session.catalog.dropTempView(view.name)
     return EvaluationOutcome(
         _like_duckdb(outcome.employee_periods), outcome.employees, outcome.has_evidence
     )

@@ -21,6 +21,18 @@ GROUP``, ``QUALIFY`` into a filtered subquery and DuckDB's null-skipping ``conca
 - ``UPDATE t SET ... FROM (...) AS f WHERE ...``: Spark views cannot be updated; it
   becomes ``SELECT`` of every column of ``t`` left-joined to ``f``, which replaces ``t``.
 
+The badge roll-up's statements (``analytics/presence.py``, ``services/rollup_sql.py``) need
+a few more:
+
+- ``epoch_us(t)`` is ``unix_micros(t)``; ``timezone(zone, make_timestamptz(us))`` (an
+  instant as office-local wall time) is ``from_utc_timestamp(timestamp_micros(us), zone)``
+  cast to ``TIMESTAMP_NTZ``; ``timezone(zone, CAST(d AS TIMESTAMP))`` (a local wall time as
+  an instant) is ``to_utc_timestamp``. DuckDB's ``timezone`` goes either way by its
+  argument's type, which SQLGlot cannot see: any other argument is refused.
+- ``list(x ORDER BY x)``: Spark's ``collect_list`` takes no order; ``array_sort`` of it.
+- ``list_reduce(xs, lambda, start)`` is ``aggregate(xs, start, lambda)``, and ``acc[-1]``
+  (DuckDB counts from the end) is ``element_at(acc, -1)``.
+
 ``CREATE TYPE``, ``DROP TYPE`` and ``SET`` (DuckDB's optimizer switches) are skipped by
 the caller; ``TEMP`` tables become checkpointed temporary views (``spark_engine``).
 """
@@ -96,11 +108,56 @@ def _printf(node: exp.Anonymous) -> exp.Expr:
     return exp.Anonymous(this="PRINTF", expressions=[exp.Literal.string(text), *arguments])
 
 
+def _call(name: str, *arguments: exp.Expr) -> exp.Anonymous:
+    return exp.Anonymous(this=name, expressions=list(arguments))
+
+
+def _timezone(zone: exp.Expr, value: exp.Expr) -> exp.Expr:
+    """DuckDB's ``timezone(zone, value)`` for the two argument shapes the SQL uses."""
+    if isinstance(value, exp.Anonymous) and value.name.upper() == "MAKE_TIMESTAMPTZ":
+        local = _call("FROM_UTC_TIMESTAMP", _call("TIMESTAMP_MICROS", *value.expressions), zone)
+        return exp.cast(local, exp.DataType.build("TIMESTAMP_NTZ", dialect="spark"))
+    if isinstance(value, exp.Cast) and value.to.this == exp.DataType.Type.TIMESTAMPNTZ:
+        return _call("TO_UTC_TIMESTAMP", value, zone)
+    raise ValueError(f"no Spark translation for timezone(zone, {value.sql('duckdb')})")
+
+
+def _sorted_list(node: exp.ArrayAgg) -> exp.Expr:
+    order = node.this
+    keys = order.expressions
+    if len(keys) != 1 or keys[0].args.get("desc") or keys[0].this != order.this:
+        raise ValueError(f"no Spark translation for {node.sql('duckdb')}")
+    return _call("ARRAY_SORT", exp.ArrayAgg(this=order.this))
+
+
 def rewrite(statement: exp.Expr, parquet_view: Callable[[Sequence[str]], str]) -> exp.Expr:
     """``statement`` with the node rewrites of the module docstring (all but UPDATE).
     ``parquet_view(paths)`` names a Spark view over those Parquet files."""
 
+    def inner(node: exp.Expr) -> exp.Expr:
+        # A replaced node's children are not visited by ``transform``: rewritten here.
+        return node.copy().transform(visit)
+
     def visit(node: exp.Expr) -> exp.Expr:
+        name = node.name.upper() if isinstance(node, exp.Anonymous) else ""
+        if name == "EPOCH_US":
+            return _call("UNIX_MICROS", *map(inner, node.expressions))
+        if name == "TIMEZONE":
+            return _timezone(*map(inner, node.expressions))
+        if name == "LIST_REDUCE":
+            listed_values, merge, start = map(inner, node.expressions)
+            return _call("AGGREGATE", listed_values, start, merge)
+        if isinstance(node, exp.ArrayAgg) and isinstance(node.this, exp.Order):
+            return _sorted_list(node)
+        if (
+            isinstance(node, exp.Bracket)
+            and len(node.expressions) == 1
+            and isinstance(node.expressions[0], exp.Neg)
+            and isinstance(node.expressions[0].this, exp.Literal)
+        ):
+            # Parsed with DuckDB's offset (1-based: -1 became -2); counted from the end.
+            back = int(node.expressions[0].this.this) - 1
+            return _call("ELEMENT_AT", inner(node.this), exp.Literal.number(-back))
         if isinstance(node, exp.DayOfWeekIso):
             weekday = exp.Anonymous(this="WEEKDAY", expressions=[node.this.copy()])
             return exp.paren(exp.Add(this=weekday, expression=exp.Literal.number(1)))

@@ -4,11 +4,13 @@ detail, instance}``.
 The error tree (``dutystation.errors``) maps to a status once, here. Its messages are
 written to be shown (one sentence, no row contents), so they become ``detail``. Anything
 else is a bug: the answer is a 500 with a correlation id and nothing more; the id and the
-traceback go to the server log. Every answer carries ``X-Request-ID`` (the proxy's, when it
-sent a well-formed one, else a new UUID); a 5xx repeats it as ``correlation_id`` in its
-body and in its log line (RELIABILITY T11). A subject outside the actor's scope raises ``NotFound``
-with the same sentence as a missing one, so both answers are identical apart from
-``instance`` (RELIABILITY T01).
+traceback go to the server log. A store that is busy (another write, another event
+import) answers 503 with ``Retry-After``; a full disk 507 and a damaged database 503, each
+with one fixed sentence and the correlation id (``store.faults``). Every answer carries
+``X-Request-ID`` (the proxy's, when it sent a well-formed one, else a new UUID); a 5xx
+repeats it as ``correlation_id`` in its body and in its log line (RELIABILITY T11). A
+subject outside the actor's scope raises ``NotFound`` with the same sentence as a missing
+one, so both answers are identical apart from ``instance`` (RELIABILITY T01).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dutystation import errors
+from dutystation.store.faults import fault_of
 
 log = logging.getLogger("dutystation.api")
 
@@ -56,6 +59,9 @@ STATUS: tuple[tuple[type[errors.DutystationError], int, str], ...] = (
     (errors.ConfigError, 422, "invalid-request"),
     (errors.AuditTrailBroken, 409, "audit-trail-broken"),
     (errors.RollupMismatch, 409, "rollup-mismatch"),
+    (errors.StoreBusy, 503, "store-unavailable"),
+    (errors.StoreFull, 507, "insufficient-storage"),
+    (errors.StoreDamaged, 503, "store-damaged"),
     (errors.StoreError, 503, "store-unavailable"),
 )
 TITLES = {
@@ -72,6 +78,13 @@ TITLES = {
     429: "Too many requests",
     500: "Internal server error",
     503: "Service unavailable",
+    507: "Insufficient storage",
+}
+# What a client is told about a storage fault: a fixed sentence (the error's own text may
+# name a file), then the correlation id; the server log has the details.
+FAULT_DETAIL = {
+    507: "the server's storage is full, so nothing was stored",
+    503: "the database cannot be read (it is damaged), so nothing was stored",
 }
 
 
@@ -150,15 +163,51 @@ def status_of(exc: errors.DutystationError) -> tuple[int, str]:
     return 500, "internal-error"
 
 
+def is_busy(exc: errors.DutystationError) -> bool:
+    return isinstance(exc, errors.StoreBusy) or (
+        isinstance(exc, errors.StoreError) and str(exc).startswith(BUSY)
+    )
+
+
+def retry_after(exc: errors.DutystationError) -> dict[str, str]:
+    """The ``Retry-After`` header of a busy store's answer."""
+    seconds = getattr(exc, "retry_after_seconds", None) or RETRY_AFTER_SECONDS
+    return {"Retry-After": str(seconds)}
+
+
+def store_fault(exc: BaseException) -> tuple[int, str] | None:
+    """(status, problem code) when ``exc`` is a full disk (507) or a damaged database
+    (503) anywhere in its chain (``store.faults``); None for anything else."""
+    fault = fault_of(exc)
+    if fault is None:
+        return None
+    return status_of(fault)
+
+
+def fault_response(exc: BaseException, instance: str) -> Response | None:
+    """The answer to a full disk or a damaged database: one fixed sentence with the
+    correlation id, no path and no SQL; None when ``exc`` is neither."""
+    found = store_fault(exc)
+    if found is None:
+        return None
+    status, code = found
+    correlation = current_request_id()
+    log.error("%s; answered %d, correlation id %s", code, status, correlation, exc_info=exc)
+    detail = f"{FAULT_DETAIL[status]}; quote correlation id {correlation} when reporting it"
+    return problem_response(status, code, detail, instance)
+
+
 def for_error(exc: errors.DutystationError, instance: str) -> Response:
     status, code = status_of(exc)
     if isinstance(exc, errors.StoreError):
-        if str(exc).startswith(BUSY):
-            headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+        if is_busy(exc):
+            # A transient hold (another write or import): the same request succeeds later.
             log.warning("store busy; answered 503, correlation id %s", current_request_id())
-            return problem_response(503, code, str(exc), instance, headers=headers)
+            return problem_response(
+                503, code, public_detail(exc), instance, headers=retry_after(exc)
+            )
         # Other store failures may name files or stored values: log them, say nothing.
-        return internal_error(exc)
+        return fault_response(exc, instance) or internal_error(exc)
     if status == 500:
         return internal_error(exc)
     challenge = {"WWW-Authenticate": "Bearer"} if status == 401 else None
@@ -285,7 +334,9 @@ class InternalErrorMiddleware:
                 # Too late for an error page; the server closes the connection.
                 log.exception("error after the response started")
                 raise
-            response = internal_error(exc)
+            # A full disk or a damaged database met outside the translated paths (an
+            # upload's temporary file, a session read) is still that, not a bug.
+            response = fault_response(exc, scope.get("path", "")) or internal_error(exc)
             await response(scope, receive, send)
 
 

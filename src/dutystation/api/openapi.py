@@ -1,6 +1,6 @@
 """The OpenAPI document, finished after FastAPI builds it: every error answer is
 problem+json (FastAPI would add its own 422 shape and plain JSON variants), the answers
-the edge gives to any request are documented on every operation (413, 422, 500, 503),
+the edge gives to any request are documented on every operation (413, 422, 500, 503, 507),
 and the two ways to authenticate are declared."""
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ def finish(document: dict[str, Any]) -> dict[str, Any]:
             for code, answer in list(responses.items()):
                 if code[0] in "45":
                     responses[code] = _problem(int(code), answer.get("description"))
-            generic = [422, 500, 503] + ([413] if method in BODY_METHODS else [])
+            generic = [422, 500, 503, 507] + ([413] if method in BODY_METHODS else [])
             for status in generic:
                 responses.setdefault(str(status), _problem(status))
             if path.startswith("/api/") and path not in PUBLIC_PATHS:

@@ -15,6 +15,7 @@ from rich.text import Text
 
 from dutystation import __version__
 from dutystation.errors import DutystationError
+from dutystation.store.faults import fault_of
 
 app = typer.Typer(
     name="dutystation",
@@ -89,6 +90,12 @@ def main() -> None:
             sys.exit(code)
         if os.environ.get("DUTYSTATION_DEBUG") == "1":
             raise
+        # A full disk or a damaged database met where no service translated it (a
+        # temporary file, a read): what it is, not "internal error".
+        fault = fault_of(exc)
+        if fault is not None:
+            err_console.print(Text("error: ", style="red") + Text(str(fault)), highlight=False)
+            sys.exit(fault.exit_code)
         # Anything else is a bug: say so plainly, without a traceback.
         err_console.print(
             Text(

@@ -1,5 +1,7 @@
 """``dutystation audit verify|export|list``: check, export and search the audit trail
-(needs the audit.read operation: auditors and agency administrators), and
+(needs the audit.read operation: auditors and agency administrators); ``audit purge``:
+remove records past their retention, leaving a checkpoint (audit.purge: administrators);
+and
 ``dutystation db grant-app-role ROLE`` for the PostgreSQL role the application runs as.
 Thin: parse, call ``services.audit_verify`` / ``audit_export`` / ``store.app_role``, print.
 
@@ -23,6 +25,7 @@ from dutystation.errors import AuditTrailBroken
 from dutystation.services import import_audit
 from dutystation.services.audit_export import AuditQuery, describe, export_trail, search_trail
 from dutystation.services.audit_files import ExportFormat
+from dutystation.services.audit_purge import purge_trail
 from dutystation.services.audit_verify import VerifyResult, verify_file, verify_trail
 from dutystation.services.disclosures import stated
 from dutystation.settings import load_settings
@@ -30,7 +33,8 @@ from dutystation.store.app_role import grant_app_role
 from dutystation.store.db import make_engine
 
 audit_app = typer.Typer(
-    help="The audit trail of every change: verify its hash chain, export it, search it.",
+    help="The audit trail of every change: verify its hash chain, export it, search it, "
+    "purge what is past its retention.",
     no_args_is_help=True,
 )
 app.add_typer(audit_app, name="audit")
@@ -40,6 +44,13 @@ err_console = Console(stderr=True, soft_wrap=True, highlight=False)
 DAY_FORMATS = ["%Y-%m-%d"]
 SINCE = typer.Option(None, "--since", formats=DAY_FORMATS, help="First day (UTC), included.")
 UNTIL = typer.Option(None, "--until", formats=DAY_FORMATS, help="Last day (UTC), included.")
+BEFORE = typer.Option(
+    None,
+    "--before",
+    formats=DAY_FORMATS,
+    help="Remove records dated before this day (UTC); default: audit_retention_years ago. "
+    "Never later than that, nor than 6 years ago.",
+)
 EXPECT_HEAD = typer.Option(
     None,
     "--expect-head",
@@ -168,6 +179,41 @@ def list_records(
         for side in ("before", "after"):
             if r[side] is not None:
                 console.print(Text(f"    {side}: {r[side]}"))
+
+
+@audit_app.command("purge")
+def purge(
+    before: datetime | None = BEFORE,
+    dry_run: bool = typer.Option(False, "--dry-run", help="Count what is due; remove nothing."),
+    as_user: str | None = AS_OPTION,
+) -> None:
+    """Remove the oldest records past their retention and leave a checkpoint in the chain.
+
+    `audit verify` then checks the rest from the checkpoint (the range removed, its last hash).
+
+    On PostgreSQL, connect as the tables' owner: the application's role may not delete."""
+    runtime = bootstrap()
+    actor = resolve_actor(runtime, as_user)
+    years = runtime.settings.audit_retention_years
+    done = purge_trail(runtime.engine, actor, years, before=_day(before), dry_run=dry_run)
+    day, verb = done.cutoff.date().isoformat(), "would remove" if dry_run else "removed"
+    if done.first_at is None or done.last_at is None:
+        console.print(Text(f"{verb} no audit records: the oldest is not dated before {day}"))
+    else:
+        span = f"{done.first_at.date().isoformat()} to {done.last_at.date().isoformat()}"
+        console.print(
+            Text(
+                f"{verb} {done.records:,} audit records dated before {day} (seq "
+                f"{done.first_seq}..{done.last_seq}, {span})"
+            )
+        )
+    if not dry_run:
+        console.print(
+            Text(
+                f"  recorded as record {done.checkpoint_seq}; the new head hash is "
+                f"{done.head_hash}: write it down for `audit verify --expect-head`"
+            )
+        )
 
 
 @db_app.command("grant-app-role")

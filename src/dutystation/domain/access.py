@@ -77,6 +77,7 @@ class Operation(StrEnum):
     USER_MANAGE = "user.manage"
     ACCOUNT_SELF = "account.self"  # one's own password, API tokens and sessions
     AUDIT_READ = "audit.read"  # read, verify and export the trail
+    AUDIT_PURGE = "audit.purge"  # remove records past their retention, leaving a checkpoint
     # the Privacy Act disclosure ledger (docs/privacy.md)
     DISCLOSURE_READ = "disclosure.read"  # the disclosures of a person's records
     DISCLOSURE_PURGE = "disclosure.purge"  # remove entries past their retention
@@ -145,6 +146,8 @@ POLICY: Mapping[Operation, Mapping[Role, frozenset[Relation]]] = {
     Operation.USER_MANAGE: {Role.AGENCY_ADMIN: _SCOPE},
     Operation.ACCOUNT_SELF: dict.fromkeys(Role, _SELF),
     Operation.AUDIT_READ: {Role.AUDITOR: _SCOPE, Role.AGENCY_ADMIN: _SCOPE},
+    # The service also asks for a grant over the whole organisation (the trail is one).
+    Operation.AUDIT_PURGE: {Role.AGENCY_ADMIN: _SCOPE},
     # Everyone sees the accounting of disclosures of their own records, whatever their
     # roles (5 U.S.C. 552a(c)(3)); HR, administrators and auditors see it for the people in
     # their scope.

@@ -29,7 +29,7 @@ from types import TracebackType
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from dutystation.errors import StoreError
+from dutystation.errors import StoreBusy, StoreError
 from dutystation.events.durable import fsync_dir, make_dirs, publish, write_atomically
 from dutystation.events.manifest import Manifest, PartitionFile, Restatement, SourceFile
 from dutystation.events.rollups import ROLLUP_DIR, rollup_path, rollup_state
@@ -146,7 +146,7 @@ class StoreLock:
             except BlockingIOError:
                 if time.monotonic() >= deadline:
                     os.close(fd)
-                    raise StoreError(
+                    raise StoreBusy(
                         "another import into the event store is still running; "
                         "try again when it has finished"
                     ) from None

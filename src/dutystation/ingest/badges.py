@@ -237,6 +237,8 @@ class BadgeChecker:
                 f"FROM ({query}) WHERE _reason IS NOT NULL ORDER BY _line"
             ).to_arrow_table()
             return explain_unknown_employees(con, rejected)
+        except duckdb.OutOfMemoryException:
+            raise  # the import says which setting to raise
         except duckdb.Error as exc:
             # DuckDB error texts can quote row values: keep only the class of error.
             raise StoreError(

@@ -98,6 +98,8 @@ class TimecardChecker:
         con.register("chunk", chunk)
         try:
             con.execute(self._check_sql(set(chunk.column_names)))
+        except duckdb.OutOfMemoryException:
+            raise  # the import says which setting to raise
         except duckdb.Error as exc:
             raise StoreError(
                 f"timecard rows could not be checked (DuckDB {type(exc).__name__})"

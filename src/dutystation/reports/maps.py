@@ -23,7 +23,15 @@ import altair as alt
 import pyarrow as pa
 
 from dutystation.domain.capacity import on_us_map
-from dutystation.reports.charts import OFF_SITE_COLOUR, ON_SITE_COLOUR, WIDTH, _finish, _values
+from dutystation.reports.charts import (
+    OFF_SITE_COLOUR,
+    ON_SITE_COLOUR,
+    WIDTH,
+    Datasets,
+    _finish,
+    _values,
+    dataset_name,
+)
 from dutystation.reports.model import Chart
 
 STATES_ASSET = "us-states-10m.json"
@@ -31,6 +39,7 @@ _STATE_FILL = "#e8e8e8"
 _STATE_STROKE = "#ffffff"
 _UNPLACED_COLOUR = "#6a3d9a"
 _FITS, _SHORT = "seats for everyone", "short of seats"
+_SHAPES_PLACEHOLDER = [{"shapes": STATES_ASSET}]
 
 
 @cache
@@ -41,13 +50,15 @@ def us_states_topology() -> dict[str, Any]:
     return topology
 
 
-def _states() -> alt.Chart:
-    # The shapes go into the finished spec (``_with_shapes``): Altair deep-copies inline
-    # data at every step, which for 115 kB of arcs took a second and a half per map.
-    data = alt.InlineData(
-        values=[{"shapes": "us-states-10m.json"}],
+def _states(datasets: Datasets) -> alt.Chart:
+    # By name, like the points (``charts.Datasets``): Altair deep-copies inline data at
+    # every step, which for 115 kB of arcs took a second and a half per map. The name is
+    # that of a placeholder, so it does not hash the arcs on every map.
+    data = alt.NamedData(
+        name=dataset_name(_SHAPES_PLACEHOLDER),
         format=alt.TopoDataFormat(type="topojson", feature="states"),
     )
+    datasets.values[data.name] = us_states_topology()
     shapes: alt.Chart = alt.Chart(data).mark_geoshape(
         fill=_STATE_FILL, stroke=_STATE_STROKE, strokeWidth=0.8
     )
@@ -81,12 +92,13 @@ def capacity_map(
     )
     for row in office_values:
         row["seats_status"] = _SHORT if (row["shortfall"] or 0) > 0 else _FITS
+    datasets = Datasets()
     position = {
         "longitude": alt.Longitude("longitude:Q"),
         "latitude": alt.Latitude("latitude:Q"),
     }
     dots = (
-        alt.Chart(alt.InlineData(values=office_values))
+        alt.Chart(datasets.add(office_values))
         .mark_circle(opacity=0.75, stroke="#1a1a1a", strokeWidth=0.5)
         .encode(
             **position,
@@ -107,13 +119,13 @@ def capacity_map(
             ],
         )
     )
-    layers: list[alt.Chart] = [_states(), dots]
+    layers: list[alt.Chart] = [_states(datasets), dots]
     if unplaced.num_rows:
         values = _drawn(_values(unplaced, ["place", "latitude", "longitude", "people"]))
         for row in values:
             row["what"] = "unplaced staff"
         layers.append(
-            alt.Chart(alt.InlineData(values=values))
+            alt.Chart(datasets.add(values))
             .mark_point(shape="triangle-up", filled=True, opacity=0.85, color=_UNPLACED_COLOUR)
             .encode(
                 **position,
@@ -132,17 +144,4 @@ def capacity_map(
         .project(type="albersUsa")
         .properties(width=WIDTH, height=400)
     )
-    return _with_shapes(_finish(chart, title, description))
-
-
-def _with_shapes(chart: Chart) -> Chart:
-    """The spec with the shipped state shapes as the first layer's inline data."""
-    spec = dict(chart.spec)
-    data = spec["layer"][0]["data"]
-    if "name" in data:  # Altair moves inline data to the top-level datasets
-        spec["datasets"] = {**spec["datasets"], data["name"]: us_states_topology()}
-    else:
-        layers = [dict(layer) for layer in spec["layer"]]
-        layers[0]["data"] = {**data, "values": us_states_topology()}
-        spec["layer"] = layers
-    return Chart(spec=spec, title=chart.title, description=chart.description)
+    return _finish(chart, title, description, datasets)

@@ -3,11 +3,16 @@ clauses, record a clause's legal status, import an agreements file, read them, a
 the evaluation its inputs (docs/agreements.md).
 
 Every change is authorised (``Operation.AGREEMENT_MANAGE``) and audited in the transaction
-that makes it; a refusal is recorded as denied. Rules that span the stored agreements (two
-agreements of one bargaining unit in force together, two clauses of one agreement binding
-together, a status dated outside its agreement) are checked on the state the change would
-leave: the change is written, everything is read back and checked, and any problem rolls
-the whole transaction back, so nothing is changed.
+that makes it; a refusal is recorded as denied. A change that alters what the evaluation
+gets (who a binding clause covers, on which days, with which terms and name) marks the
+evaluation snapshot stale in that transaction, as an exemption decision does; a title
+or a clause that binds nobody changes no status and leaves it.
+
+Rules that span the stored agreements (two agreements of one bargaining unit in force
+together, two clauses of one agreement binding together, a status dated outside its
+agreement) are checked on the state the change would leave: the change is written,
+everything is read back and checked, and any problem rolls the whole transaction back, so
+nothing is changed.
 """
 
 from __future__ import annotations
@@ -50,6 +55,7 @@ from dutystation.store.agreement_rows import (
     update_agreement_row,
 )
 from dutystation.store.db import translate_errors, write_transaction
+from dutystation.store.snapshot_rows import mark_stale
 
 MANAGE = Operation.AGREEMENT_MANAGE
 READ = Operation.AGREEMENT_READ
@@ -85,6 +91,33 @@ class ImportOutcome:
                 self.statuses_recorded,
             )
         )
+
+
+Coverage = list[tuple[str, str, date, date | None, str]]
+
+
+def _coverage(conn: Connection) -> Coverage:
+    """What the stored agreements give the evaluation, in a fixed order: per bargaining
+    unit, each binding clause's days, name and terms (``agreements_table`` takes the same)."""
+    found = []
+    for agreement in stored_agreement_inputs(conn):
+        covers = agreement.coverage()
+        if covers is not None:
+            terms = covers.terms.model_dump_json()
+            found.append(
+                (agreement.bargaining_unit, covers.agreement, covers.start, covers.end, terms)
+            )
+    return sorted(found, key=lambda c: (c[0], c[1], c[2], c[3] or date.max, c[4]))
+
+
+@contextmanager
+def _statuses_kept(conn: Connection) -> Iterator[None]:
+    """Marks the snapshot stale when the change inside alters the coverage: the statuses
+    it shows (``covered_by_agreement`` or not, and why) are then out of date."""
+    before = _coverage(conn)
+    yield
+    if _coverage(conn) != before:
+        mark_stale(conn, MANAGE.value)
 
 
 @contextmanager
@@ -153,7 +186,7 @@ def create_agreement(engine: Engine, actor: Actor, draft: AgreementDraft) -> Agr
         authorize(conn, actor, MANAGE)
         if read_agreements(conn, facts.code):
             raise Conflict(f"agreement {facts.code!r} exists already; nothing was changed")
-        insert_agreement(conn, facts)
+        insert_agreement(conn, facts)  # no clause yet: it covers nobody, no status changes
         _check_store(conn, facts.units)
         _audit(conn, actor, "agreement", facts.code, after=_shown(facts))
     return facts
@@ -165,8 +198,9 @@ def update_agreement(engine: Engine, actor: Actor, draft: AgreementDraft) -> Agr
         authorize(conn, actor, MANAGE)
         stored = _one(conn, draft.code)
         facts = _facts(draft, stored.facts.clauses)
-        update_agreement_row(conn, stored.id, facts)
-        _check_store(conn, facts.units)
+        with _statuses_kept(conn):
+            update_agreement_row(conn, stored.id, facts)
+            _check_store(conn, facts.units)
         _audit(
             conn, actor, "agreement", facts.code, before=_shown(stored.facts), after=_shown(facts)
         )
@@ -195,8 +229,9 @@ def save_clause(
         old = next((c for c in stored.facts.clauses if c.ref == ref), None)
         text = summary.strip() if summary is not None else (old.summary if old else "")
         clause = Clause(ref, hybrid, text, old.statuses if old else ())
-        save_clause_row(conn, stored.id, clause, stored.clause_ids.get(ref))
-        _check_clauses(conn, code)
+        with _statuses_kept(conn):
+            save_clause_row(conn, stored.id, clause, stored.clause_ids.get(ref))
+            _check_clauses(conn, code)
         before = clause_values(old) if old else None
         _audit(conn, actor, "agreement_clause", subject, before=before, after=clause_values(clause))
     return clause
@@ -224,8 +259,9 @@ def record_legal_status(
         clause_id = stored.clause_ids.get(ref.strip())
         if clause_id is None:
             raise NotFound(f"agreement {code!r} has no clause {ref!r}")
-        insert_status(conn, clause_id, entry, actor.username, _now())
-        _check_clauses(conn, code)
+        with _statuses_kept(conn):
+            insert_status(conn, clause_id, entry, actor.username, _now())
+            _check_clauses(conn, code)
         _audit(conn, actor, "clause_legal_status", subject, after=_status_shown(entry))
     return entry
 
@@ -248,9 +284,10 @@ def import_agreements(engine: Engine, actor: Actor, path: Path) -> ImportOutcome
     with denials_recorded(engine, actor, attempt), write_transaction(engine) as conn:
         authorize(conn, actor, MANAGE)
         stored = {s.facts.code: s for s in read_agreements(conn)}
-        for facts in parsed:
-            _import_one(conn, actor, facts, stored.get(facts.code), outcome)
-        _check_store(conn, sorted({u for f in parsed for u in f.units}))
+        with _statuses_kept(conn):
+            for facts in parsed:
+                _import_one(conn, actor, facts, stored.get(facts.code), outcome)
+            _check_store(conn, sorted({u for f in parsed for u in f.units}))
     return outcome
 
 

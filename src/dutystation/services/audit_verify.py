@@ -12,6 +12,10 @@ It stops at the first problem and says which record is wrong and why. To tell an
 from a reordering or a rewrite it looks up, once, which record carries the hash the broken
 link names. Removing records from the end leaves a valid chain; only an anchor — the head
 hash an auditor wrote down earlier (``expect_head``) — reveals that.
+
+After a purge the chain starts at the newest checkpoint (``services/audit_checkpoint.py``)
+instead of seq 1: its own hash is checked first, then the first remaining record must be
+the one after the purged range and link to the hash the checkpoint names.
 """
 
 from __future__ import annotations
@@ -27,6 +31,12 @@ from sqlalchemy import Connection, Engine, RowMapping, Select, String, select, t
 
 from dutystation.domain.access import Actor, Operation
 from dutystation.services.audit import AUDIT, GENESIS, chain_hash, hashed_fields
+from dutystation.services.audit_checkpoint import (
+    Checkpoint,
+    UnreadableCheckpoint,
+    latest_checkpoint,
+    newest_in,
+)
 from dutystation.services.audit_files import read_export
 from dutystation.services.authorization import authorize
 
@@ -51,6 +61,7 @@ class VerifyResult:
     head_hash: str  # its hash (GENESIS for an empty trail)
     broken: Break | None = None
     anchor_seq: int | None = None  # where ``expect_head`` was found
+    checkpoint: Checkpoint | None = None  # the purge the chain starts after, if any
 
     @property
     def intact(self) -> bool:
@@ -58,17 +69,19 @@ class VerifyResult:
 
     @property
     def partial(self) -> bool:
-        """An export that starts after seq 1: its first link cannot be checked offline."""
-        return self.first_seq is not None and self.first_seq != 1
+        """An export that starts after seq 1 and not right after a purge checkpoint it
+        holds: its first link cannot be checked offline."""
+        return self.first_seq is not None and self.first_seq != 1 and self.checkpoint is None
 
     def sentence(self) -> str:
         if self.broken is not None:
             return f"the audit trail is broken at seq {self.broken.seq}: {self.broken.reason}"
         if self.head_seq is None:
             return "the audit trail is empty"
+        purged = "" if self.checkpoint is None else f"; {self.checkpoint.describe()}"
         return (
             f"the audit trail is intact: {self.records:,} records (seq {self.first_seq}.."
-            f"{self.head_seq}), head hash {self.head_hash}"
+            f"{self.head_seq}), head hash {self.head_hash}{purged}"
         )
 
 
@@ -78,8 +91,16 @@ def verify(conn: Connection, *, expect_head: str | None = None) -> VerifyResult:
     def locate(hash_: str) -> int | None:
         return conn.scalar(select(AUDIT.c.seq).where(AUDIT.c.hash == hash_))
 
+    try:
+        checkpoint = latest_checkpoint(conn)
+    except UnreadableCheckpoint as bad:
+        return _unreadable(bad.seq)
     with contextlib.closing(stored_records(conn)) as records:
-        return walk(records, locate, expect_head=expect_head)
+        result = walk(records, locate, expect_head=expect_head, checkpoint=checkpoint)
+    if checkpoint is not None and _broken_at_start(result):
+        with contextlib.closing(stored_records(conn, checkpoint.seq, checkpoint.seq)) as own:
+            return _blame_checkpoint(result, next(own))
+    return result
 
 
 def verify_trail(engine: Engine, actor: Actor, *, expect_head: str | None = None) -> VerifyResult:
@@ -90,15 +111,33 @@ def verify_trail(engine: Engine, actor: Actor, *, expect_head: str | None = None
 
 
 def verify_file(path: Path, *, expect_head: str | None = None) -> VerifyResult:
-    """Verify an export. A file that starts after seq 1 (``--since``) is checked from its
-    first record on; the link before it cannot be checked without the trail."""
+    """Verify an export. A file that starts right after a purge, holding its checkpoint, is
+    checked from that checkpoint; one that starts elsewhere after seq 1 (``--since``) from
+    its first record on: the link before it cannot be checked without the trail."""
 
     def locate(hash_: str) -> int | None:  # a second pass, only when a link is broken
         with contextlib.closing(read_export(path)) as again:
             return next((r["seq"] for r in again if r["hash"] == hash_), None)
 
     with contextlib.closing(read_export(path)) as records:
-        return walk(records, locate, expect_head=expect_head, from_genesis=False)
+        first = next(records, None)
+    checkpoint = None
+    if first is not None and first["seq"] != 1:  # does the file start right after a purge?
+        with contextlib.closing(read_export(path)) as again:
+            try:
+                found = newest_in(again)
+            except UnreadableCheckpoint as bad:
+                return _unreadable(bad.seq)
+        if found is not None and found.last_seq + 1 == first["seq"]:
+            checkpoint = found
+    with contextlib.closing(read_export(path)) as records:
+        result = walk(
+            records, locate, expect_head=expect_head, from_genesis=False, checkpoint=checkpoint
+        )
+    if checkpoint is not None and _broken_at_start(result):
+        with contextlib.closing(read_export(path)) as again:
+            return _blame_checkpoint(result, next(r for r in again if r["seq"] == checkpoint.seq))
+    return result
 
 
 def stored_records(
@@ -152,27 +191,37 @@ def walk(
     *,
     expect_head: str | None = None,
     from_genesis: bool = True,
+    checkpoint: Checkpoint | None = None,
 ) -> VerifyResult:
     """Check ``records`` (in the order given) as one chain; see the module docstring.
     ``from_genesis``: the chain must start at seq 1 (the database); otherwise it may start
-    later (an export of a date range), and then its first ``prev_hash`` is taken as given."""
+    later (an export of a date range), and then its first ``prev_hash`` is taken as given.
+    ``checkpoint``: the chain starts right after the range that purge removed."""
     count = 0
     first: int | None = None
     expected_seq, prev_hash = 1, GENESIS
     anchor: int | None = None
+    if checkpoint is not None:
+        expected_seq, prev_hash = checkpoint.last_seq + 1, checkpoint.last_hash
+        anchor = checkpoint.last_seq if expect_head == checkpoint.last_hash else None
+        locate = _purged_too(locate, checkpoint)
 
     def result(broken: Break | None = None) -> VerifyResult:
         head = None if first is None else expected_seq - 1
-        return VerifyResult(count, first, head, prev_hash, broken, anchor)
+        return VerifyResult(count, first, head, prev_hash, broken, anchor, checkpoint)
 
     for record in records:
         seq = int(record["seq"])
-        if first is None and not from_genesis and seq != 1:
+        if first is None and not from_genesis and seq != 1 and checkpoint is None:
             expected_seq, prev_hash = seq, str(record["prev_hash"])
+        own_ok = chain_hash(str(record["prev_hash"]), hashed_fields(record)) == record["hash"]
+        if first is None and checkpoint is not None:
+            broken = _after_checkpoint(record, own_ok, checkpoint)
+            if broken is not None:
+                return result(broken)
         first = seq if first is None else first
         if seq != expected_seq:
             return result(_out_of_line(seq, expected_seq))
-        own_ok = chain_hash(str(record["prev_hash"]), hashed_fields(record)) == record["hash"]
         if record["prev_hash"] != prev_hash:
             return result(_broken_link(seq, str(record["prev_hash"]), own_ok, locate))
         if not own_ok:
@@ -198,6 +247,68 @@ def walk(
             )
         )
     return result()
+
+
+def _purged_too(
+    locate: Callable[[str], int | None], checkpoint: Checkpoint
+) -> Callable[[str], int | None]:
+    """``locate`` that also knows the last purged record, by the hash its checkpoint keeps."""
+
+    def find(hash_: str) -> int | None:
+        return checkpoint.last_seq if hash_ == checkpoint.last_hash else locate(hash_)
+
+    return find
+
+
+def _broken_at_start(result: VerifyResult) -> bool:
+    """Did the walk stop at the first record, where the checkpoint says the trail starts?"""
+    return result.broken is not None and result.records == 0
+
+
+def _blame_checkpoint(result: VerifyResult, own: Mapping[str, Any]) -> VerifyResult:
+    """The trail does not start where its checkpoint says: when the checkpoint's own hash is
+    wrong, the checkpoint is what was changed."""
+    if chain_hash(str(own["prev_hash"]), hashed_fields(own)) == own["hash"]:
+        return result
+    seq = int(own["seq"])
+    reason = (
+        f"record {seq}, the purge checkpoint, was changed after it was written (its hash "
+        "does not match its contents)"
+    )
+    return VerifyResult(0, None, None, GENESIS, Break(seq, "changed", reason))
+
+
+def _unreadable(seq: int) -> VerifyResult:
+    reason = f"record {seq}, a purge checkpoint, was changed (its purged range cannot be read)"
+    return VerifyResult(0, None, None, GENESIS, Break(seq, "changed", reason))
+
+
+def _after_checkpoint(
+    record: Mapping[str, Any], own_ok: bool, checkpoint: Checkpoint
+) -> Break | None:
+    """The first remaining record must continue where the purge stopped."""
+    seq, cp = int(record["seq"]), checkpoint
+    if seq <= cp.last_seq:
+        return Break(
+            seq,
+            "inserted",
+            f"record {seq} is in the trail although the purge checkpoint (record {cp.seq}) "
+            f"says records {cp.first_seq}..{cp.last_seq} were removed (it was put back, or "
+            "the checkpoint is forged)",
+        )
+    if seq == cp.last_seq + 1 and record["prev_hash"] != cp.last_hash:
+        why = (
+            f": the checkpoint or record {seq} was rewritten"
+            if own_ok
+            else ", and its hash does not match its contents (it was changed)"
+        )
+        return Break(
+            seq,
+            "changed",
+            f"record {seq} does not link to the record the purge checkpoint (record {cp.seq}) "
+            f"names as the last one removed{why}",
+        )
+    return None
 
 
 def _out_of_line(seq: int, expected: int) -> Break:

@@ -32,7 +32,6 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy import Connection
@@ -40,9 +39,9 @@ from sqlalchemy.orm import Session
 
 from dutystation.analytics import capacity as sql
 from dutystation.analytics.bindings import bindings_table, directives_table
-from dutystation.analytics.engine import connect
 from dutystation.analytics.event_sources import months_between
 from dutystation.analytics.input_tables import exemptions_table
+from dutystation.analytics.shared import shared_connection
 from dutystation.analytics.utilisation import occupancy_sql
 from dutystation.bootstrap import Runtime
 from dutystation.domain.capacity import shortfall
@@ -114,12 +113,6 @@ class OfficeShortfall:
     designated: int
 
 
-def _duckdb(settings: Settings | None) -> duckdb.DuckDBPyConnection:
-    if settings is not None:
-        return connect(settings)
-    return duckdb.connect(config={"threads": 2, "autoload_known_extensions": False})
-
-
 def capacity(
     conn: Connection,
     start: date,
@@ -152,8 +145,9 @@ def capacity(
         placed = reads.designations(session)
         stations = reads.stations(intervals, placed, codes, start, end)
         offices = reads.offices(session, codes, stations)
-    con = _duckdb(settings)
-    try:
+    # Settings: their memory limit and spill folder, every core (250,000 people expand to
+    # millions of person-days); without, a small in-memory one.
+    with shared_connection(settings, threads=None if settings is not None else 2) as con:
         sql.register(
             con,
             intervals=intervals,
@@ -169,8 +163,6 @@ def capacity(
         )
         days = sql.office_days(con, offices)
         unplaced = sql.unplaced_days(con)
-    finally:
-        con.close()
     paths = pa.table(
         {
             "org_unit": pa.array(list(chains), pa.string()),
@@ -204,12 +196,9 @@ FROM ranked WHERE k = 1 ORDER BY site_id
 def peak_per_office(found: Capacity) -> Any:
     """Per office (``PEAKS_SCHEMA``): its figures on the day with the most people
     expected (the first such day), the days short of seats and the mean expected."""
-    con = duckdb.connect(config={"threads": 2, "autoload_known_extensions": False})
-    try:
+    with shared_connection() as con:
         con.register("d", found.days)
         return con.sql(_PEAKS_SQL).to_arrow_table().cast(PEAKS_SCHEMA)
-    finally:
-        con.close()
 
 
 def stored_inputs(conn: Connection, directives: Sequence[Directive]) -> CapacityInputs:
@@ -259,12 +248,9 @@ def observed_occupancy(runtime: Runtime, start: date, end: date) -> tuple[Any, d
     office and day with someone), and the last day with any stored badge event (None:
     none): after it, occupancy is unknown rather than 0."""
     badges = runtime.events.scan_sql(EventKind.BADGES, months_between(start, end))
-    con = connect(runtime.settings, threads=2)
-    try:
+    with shared_connection(runtime.settings) as con:
         found = con.sql(
             f"SELECT site_id, day, occupancy AS observed FROM {occupancy_sql(badges, (start, end))}"
         ).to_arrow_table()
         last = con.execute(f"SELECT max(local_date) FROM {badges}").fetchone()
-    finally:
-        con.close()
     return found.cast(OBSERVED_SCHEMA), (last[0] if last else None)

@@ -8,12 +8,12 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-import duckdb
 import pyarrow as pa
 from sqlalchemy import String, cast, or_, select
 from sqlalchemy.orm import Session
 
 from dutystation.analytics import capacity as sql
+from dutystation.analytics.shared import shared_connection
 from dutystation.store.schema import (
     Employee,
     EmployeeAssignment,
@@ -143,8 +143,7 @@ def stations(
     """The offices the unit's staff report to in the range (duty station or designation)."""
     if codes is None:
         return set()
-    con = duckdb.connect(config={"threads": 2, "autoload_known_extensions": False})
-    try:
+    with shared_connection() as con:
         con.register("iv", intervals)
         con.register("des", placed)
         con.register("units", pa.table({"org_unit": pa.array(codes, pa.string())}))
@@ -160,6 +159,4 @@ def stations(
                 SELECT employee_id FROM iv WHERE {window}
                 AND org_unit IN (SELECT org_unit FROM units))
         """).fetchall()
-    finally:
-        con.close()
     return {row[0] for row in found if row[0] is not None}

@@ -87,6 +87,7 @@ from dutystation.domain.directive import Directive
 from dutystation.domain.inputs import EvaluationInputs
 from dutystation.errors import ConfigError, NoEvidence, NotFound
 from dutystation.policy_files import load_directives
+from dutystation.services import kept_periods
 from dutystation.services.agreements import agreement_inputs
 from dutystation.services.exemption_records import stored_exemption_inputs
 from dutystation.store.history import assignment_intervals, org_unit_chains
@@ -112,6 +113,10 @@ class EvaluationResult:
     employee_periods: Any  # pa.Table: the module docstring lists its columns
     directives: list[Directive]
     as_of: date  # the last day evaluated: everything is read as of each day up to it
+    # Kept results (kept_periods.py): periods read back, and periods evaluated now; both 0
+    # when they do not apply (daily periods, one org unit, keep_period_results off).
+    periods_kept: int = 0
+    periods_computed: int = 0
 
 
 def decoded(table: Any) -> Any:
@@ -202,6 +207,53 @@ def _evaluate_duckdb(
             con.close()
 
 
+def _evaluate_span(
+    runtime: Runtime,
+    start: date,
+    end: date,
+    kinds: list[str],
+    *,
+    chains: dict[str, Any],
+    selected: list[str] | None,
+    intervals: Any,
+    directives: list[Directive],
+    inputs: EvaluationInputs,
+) -> EvaluationOutcome:
+    """The evaluation of ``start..end`` on the configured engine."""
+    reads = runtime.settings.evaluation_reads
+    sources = event_sources(runtime.events, start, end, rollup=reads == "rollup")
+    tables = EvaluationTables(
+        intervals=intervals,
+        org_units=org_table(chains),
+        calendar=calendar_days(start, end, boundaries(directives)),
+        schedule_hours=schedule_hours(start, end),
+        bindings=bindings_table(directives, chains, start, end),
+        directives=directives_table(directives),
+        exemptions=exemptions_table(inputs.exemptions),
+        requests=requests_table(inputs.requests),
+        agreements=agreements_table(inputs.agreements),
+        selected_units=selected,
+    )
+    if runtime.settings.analytics == "spark":
+        # The same SQL, translated statement by statement (docs/spark.md).
+        try:
+            from dutystation.analytics.spark_engine import evaluate_on_spark
+        except ModuleNotFoundError:  # sqlglot: the [spark] extra is not installed
+            raise ConfigError(
+                "analytics = spark needs pyspark and sqlglot: pip install 'dutystation[spark]'"
+            ) from None
+        return evaluate_on_spark(
+            runtime.settings,
+            tables,
+            timecards=sources.timecards,
+            badges=sources.badges,
+            start=start,
+            end=end,
+            kinds=kinds,
+        )
+    return _evaluate_duckdb(runtime, tables, sources.timecards, sources.badges, start, end, kinds)
+
+
 def evaluate(
     runtime: Runtime,
     request: EvaluationRequest,
@@ -210,7 +262,8 @@ def evaluate(
     directives: list[Directive] | None = None,
 ) -> EvaluationResult:
     """Evaluate ``request``. ``inputs`` and ``directives`` default to what the settings
-    name (``load_inputs``, ``policies_dir``); tests pass their own.
+    name (``load_inputs``, ``policies_dir``); tests pass their own. Whole periods already
+    evaluated with the same inputs are read back (``services/kept_periods.py``).
 
     Raises ``NotFound`` for an unknown org unit, ``NoEvidence`` when the range holds no
     T&A hours or badge events, ``ConfigError`` for a bad request or policy file."""
@@ -224,8 +277,6 @@ def evaluate(
                 selected = org_subtree(session, request.org_unit)
             except NotFound:
                 raise NotFound(f"org unit {request.org_unit!r} does not exist") from None
-        intervals = assignment_intervals(session)
-    _check_daily_rows(request, intervals, selected)
     reads = runtime.settings.evaluation_reads
     sources = event_sources(runtime.events, start, end, rollup=reads == "rollup")
     nothing = f"no T&A hours or badge events between {start.isoformat()} and {end.isoformat()}"
@@ -237,40 +288,34 @@ def evaluate(
         known = set(chains) or None
         directives = load_directives(policies_dir(runtime), known_org_units=known)
     inputs = inputs if inputs is not None else load_inputs(runtime)
-    tables = EvaluationTables(
-        intervals=intervals,
-        org_units=org_table(chains),
-        calendar=calendar_days(start, end, boundaries(directives)),
-        schedule_hours=schedule_hours(start, end),
-        bindings=bindings_table(directives, chains, start, end),
-        directives=directives_table(directives),
-        exemptions=exemptions_table(inputs.exemptions),
-        requests=requests_table(inputs.requests),
-        agreements=agreements_table(inputs.agreements),
-        selected_units=selected,
-    )
     kinds = [k for k in PERIOD_KINDS if k in request.periods]
-    if runtime.settings.analytics == "spark":
-        # The same SQL, translated statement by statement (docs/spark.md).
-        try:
-            from dutystation.analytics.spark_engine import evaluate_on_spark
-        except ModuleNotFoundError:  # sqlglot: the [spark] extra is not installed
-            raise ConfigError(
-                "analytics = spark needs pyspark and sqlglot: pip install 'dutystation[spark]'"
-            ) from None
-        outcome = evaluate_on_spark(
-            runtime.settings,
-            tables,
-            timecards=sources.timecards,
-            badges=sources.badges,
-            start=start,
-            end=end,
-            kinds=kinds,
+    loaded: list[Any] = []
+
+    def span(first: date, last: date) -> EvaluationOutcome:
+        if not loaded:  # the roster is read only when something must be computed
+            with Session(runtime.engine) as session:
+                loaded.append(assignment_intervals(session))
+            _check_daily_rows(request, loaded[0], selected)
+        return _evaluate_span(
+            runtime,
+            first,
+            last,
+            kinds,
+            chains=chains,
+            selected=selected,
+            intervals=loaded[0],
+            directives=directives,
+            inputs=inputs,
         )
+
+    if kept_periods.applies(runtime, request.org_unit, kinds):
+        context = kept_periods.context_key(runtime, directives, inputs)
+        kept = kept_periods.evaluate_kept(runtime, start, end, kinds, context=context, compute=span)
+        outcome = EvaluationOutcome(kept.employee_periods, kept.employees, kept.has_evidence)
+        counts = (kept.kept, kept.computed)
     else:
-        outcome = _evaluate_duckdb(
-            runtime, tables, sources.timecards, sources.badges, start, end, kinds
-        )
+        outcome = span(start, end)
+        counts = (0, 0)
     scope = f" for org unit {request.org_unit}" if request.org_unit else ""
     if outcome.employees == 0:
         raise NoEvidence(
@@ -278,4 +323,4 @@ def evaluate(
         )
     if not outcome.has_evidence:
         raise NoEvidence(nothing + scope)
-    return EvaluationResult(outcome.employee_periods, list(directives), end)
+    return EvaluationResult(outcome.employee_periods, list(directives), end, *counts)

@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from dutystation.bootstrap import Runtime
 from dutystation.domain.access import Actor, Operation
-from dutystation.errors import Conflict, StoreError
+from dutystation.errors import StoreBusy
 from dutystation.events.store import EventStore
 from dutystation.ingest.fields import ImportKind
 from dutystation.ingest.summary import ImportSummary
@@ -36,6 +36,9 @@ EVENT_KINDS = (ImportKind.TIMECARDS, ImportKind.BADGES)
 IMPORT_RUNNING = (
     "another import into the event store is still running; try again when it has finished"
 )
+# What a refused client is told to wait: an event import takes seconds to a minute (a
+# million badge rows about 10 s, bench/README.md); asking sooner only adds refusals.
+IMPORT_RETRY_AFTER_SECONDS = 10
 
 
 def authorize_import(runtime: Runtime, actor: Actor, kind: ImportKind) -> None:
@@ -60,16 +63,19 @@ def authorize_import(runtime: Runtime, actor: Actor, kind: ImportKind) -> None:
 
 
 def check_not_running(settings: Settings, kind: ImportKind) -> None:
-    """``Conflict`` at once when an event import holds the store's writer lock, instead of
+    """``StoreBusy`` at once when an event import holds the store's writer lock, instead of
     waiting for it as the command line does (a web request must not hang for minutes).
-    Only a hint: an import starting right after this check is still waited for."""
+    Only a hint: an import starting right after this check is still waited for.
+
+    Busy, not ``Conflict``: nothing about the request is wrong, and the same request
+    succeeds once the other import has finished (docs/api.md: 503 with ``Retry-After``)."""
     if kind not in EVENT_KINDS:
         return
     try:
         with EventStore(settings.events_dir).lock(wait_seconds=0):
             pass
-    except StoreError:
-        raise Conflict(IMPORT_RUNNING) from None
+    except StoreBusy:
+        raise StoreBusy(IMPORT_RUNNING, retry_after_seconds=IMPORT_RETRY_AFTER_SECONDS) from None
 
 
 def import_as(

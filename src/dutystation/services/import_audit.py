@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ from dutystation.events.manifest import Manifest
 from dutystation.events.schemas import EventKind
 from dutystation.events.store import StoreLock
 from dutystation.services.audit import AUDIT, Change, record
+from dutystation.services.audit_checkpoint import UnreadableCheckpoint, latest_checkpoint
 from dutystation.settings import Settings
 from dutystation.store.db import write_transaction
 from dutystation.store.snapshot_rows import mark_stale
@@ -105,7 +107,9 @@ def backfill(engine: Engine, held: StoreLock) -> int:
 
 
 def unrecorded(conn: Connection, manifests: Sequence[Manifest]) -> list[Manifest]:
-    """The batches among ``manifests`` that have no audit record."""
+    """The batches among ``manifests`` that have no audit record. A batch committed before
+    the cutoff of the newest purge had its record purged (``services/audit_purge.py``):
+    it is not missing one."""
     if not manifests:
         return []
     actions = [action(kind) for kind in EventKind] + [REBUILD_ACTION]
@@ -113,7 +117,20 @@ def unrecorded(conn: Connection, manifests: Sequence[Manifest]) -> list[Manifest
         AUDIT.c.action.in_(actions), AUDIT.c.subject_type == SUBJECT_TYPE
     )
     recorded = set(conn.scalars(query))
-    return [m for m in manifests if m.batch_id not in recorded]
+    purged_before = _purged_before(conn)
+    return [
+        m
+        for m in manifests
+        if m.batch_id not in recorded and (purged_before is None or m.created_at >= purged_before)
+    ]
+
+
+def _purged_before(conn: Connection) -> datetime | None:
+    try:
+        checkpoint = latest_checkpoint(conn)
+    except UnreadableCheckpoint:  # a changed checkpoint is for `audit verify` to report
+        return None
+    return None if checkpoint is None else datetime.fromisoformat(checkpoint.cutoff)
 
 
 @contextlib.contextmanager

@@ -32,6 +32,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from sqlalchemy import Engine
 
+from dutystation.analytics.engine import out_of_memory
 from dutystation.domain.access import SYSTEM, Actor
 from dutystation.domain.presence import PresenceSettings
 from dutystation.errors import ConfigError, ImportRejected, StoreError
@@ -52,6 +53,7 @@ from dutystation.services.presence import presence_settings_from
 from dutystation.services.progress import NullProgress, Progress
 from dutystation.services.rollups import stage_rollups
 from dutystation.settings import Settings
+from dutystation.store.faults import fault_of
 
 WORK_PREFIX = "events-import-"
 # T&A systems carry planned leave ahead of time; a year is generous, 9999-12-31 is not.
@@ -211,13 +213,15 @@ def _import(
                 )
             rollup = _Rollup(con, sites, presence_settings_from(settings))
             manifest = _store_batch(held, checker, batch_id, profile, sources, summary, rollup)
+        except duckdb.OutOfMemoryException:
+            raise out_of_memory(settings, "the import", "import the files in parts") from None
         except (duckdb.Error, pa.ArrowException) as exc:
             # Their texts can quote row values (RELIABILITY C9): keep the class only.
-            raise StoreError(
+            raise fault_of(exc) or StoreError(
                 f"the import stopped ({type(exc).__name__}); nothing was stored"
             ) from None
         except OSError as exc:
-            raise StoreError(
+            raise fault_of(exc) or StoreError(
                 f"the import could not read or write a file ({exc.strerror or type(exc).__name__});"
                 " nothing was stored"
             ) from None
@@ -226,6 +230,9 @@ def _import(
                 quarantine.close()
             con.close()
             shutil.rmtree(work, ignore_errors=True)
+            # What a failed batch staged (committed, it is gone already): no manifest names
+            # it, so no reader sees it; removed now, a full disk gets its space back.
+            shutil.rmtree(store.staging_root / batch_id, ignore_errors=True)
         # Committed: the record follows at once, still under the lock (import_audit).
         import_audit.record_batch(db, actor, manifest)
     summary.rows_stored = manifest.rows_stored

@@ -2,6 +2,10 @@
 
 Store maintenance like ``db upgrade``: the CLI runs them as the operating-system account
 that owns the data directory (docs/access.md), and a rebuild is audited as ``system``.
+
+A rebuild and a check compute on the configured engine: DuckDB, or Spark when ``analytics``
+is ``spark`` (the same SQL, docs/spark.md); the store lock, the files' publication and the
+manifests stay here either way.
 """
 
 from __future__ import annotations
@@ -10,19 +14,21 @@ import shutil
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import duckdb
 from sqlalchemy.orm import Session
 
-from dutystation.analytics.engine import connect
+from dutystation.analytics.engine import connect, memory_errors
 from dutystation.bootstrap import Runtime
 from dutystation.domain.access import SYSTEM
-from dutystation.errors import RollupMismatch, StoreError
+from dutystation.errors import ConfigError, RollupMismatch, StoreError
 from dutystation.events.manifest import Manifest, Restatement
+from dutystation.events.period_results import PeriodResults
 from dutystation.events.rollups import rollup_state
 from dutystation.events.schemas import EventKind
 from dutystation.services import import_audit, rollups
+from dutystation.services import rollup_sql as q
 from dutystation.services.presence import memory_bytes, presence_settings_from
 from dutystation.store.repositories import reference_data
 
@@ -68,22 +74,27 @@ def status(runtime: Runtime) -> tuple[list[RollupStatus], list[RestatementEntry]
     return states, restated
 
 
-def _run(runtime: Runtime, work: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
-    scratch = runtime.settings.tmp_dir / f"rollup-{uuid.uuid4().hex[:12]}"
+def _run(runtime: Runtime, job: str, work: Callable[[q.Connection, int | None], T]) -> T:
+    """``work(connection, memory_bytes)`` on the configured engine (``memory_bytes``: the
+    chunk budget on DuckDB, None on Spark)."""
+    settings = runtime.settings
+    if settings.analytics == "spark":
+        try:
+            from dutystation.analytics.spark_engine import spark_connection
+        except ModuleNotFoundError:  # sqlglot: the [spark] extra is not installed
+            raise ConfigError(
+                "analytics = spark needs pyspark and sqlglot: pip install 'dutystation[spark]'"
+            ) from None
+        with spark_connection(settings, job) as spark:
+            return work(spark, None)
+    scratch = settings.tmp_dir / f"rollup-{uuid.uuid4().hex[:12]}"
     scratch.mkdir(parents=True, exist_ok=True)
-    con = connect(runtime.settings, database=scratch / "rollup.duckdb")
+    con = connect(settings, database=scratch / "rollup.duckdb")
     try:
-        return work(con)
-    except duckdb.OutOfMemoryException:
-        raise StoreError(
-            "the roll-up needs more memory than duckdb_memory_limit "
-            f"({runtime.settings.duckdb_memory_limit}) allows; raise it and run again "
-            "(nothing was changed)"
-        ) from None
+        with memory_errors(settings, job, "run it on Spark (analytics = spark, docs/spark.md)"):
+            return work(con, memory_bytes(settings.duckdb_memory_limit))
     except duckdb.Error as exc:
-        raise StoreError(
-            f"the roll-up stopped ({type(exc).__name__}); nothing was changed"
-        ) from None
+        raise StoreError(f"{job} stopped ({type(exc).__name__}); nothing was stored") from None
     finally:
         con.close()
         shutil.rmtree(scratch, ignore_errors=True)
@@ -95,15 +106,17 @@ def rebuild(runtime: Runtime, progress: Callable[[str], None] = lambda _: None) 
     with Session(runtime.engine) as session:
         sites = reference_data(session).sites
     presence = presence_settings_from(settings)
-    limit = memory_bytes(settings.duckdb_memory_limit)
     with runtime.events.lock() as held:
         held.recover()
         import_audit.backfill(runtime.engine, held)
-        committed = _run(
-            runtime, lambda con: rollups.rebuild(held, con, sites, presence, limit, progress)
-        )
+
+        def work(con: Any, limit: int | None) -> list[Manifest]:
+            return rollups.rebuild(held, con, sites, presence, limit, progress)
+
+        committed = _run(runtime, "the roll-up rebuild", work)
         for manifest in committed:
             import_audit.record_batch(runtime.engine, SYSTEM, manifest)
+    PeriodResults(settings.data_dir / "periods").clear()
     return committed
 
 
@@ -116,10 +129,10 @@ def verify(
     with Session(runtime.engine) as session:
         sites = reference_data(session).sites
     presence = presence_settings_from(settings)
-    limit = memory_bytes(settings.duckdb_memory_limit)
     report = _run(
         runtime,
-        lambda con: rollups.verify(runtime.events, con, sites, presence, limit, progress),
+        "the roll-up check",
+        lambda con, limit: rollups.verify(runtime.events, con, sites, presence, limit, progress),
     )
     for check in report.bad:
         where = f"the {check.kind} roll-up of {check.month}"

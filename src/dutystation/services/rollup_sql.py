@@ -11,15 +11,22 @@ ones computed from every committed event plus the batch's. The affected set is
 
 A full rebuild is the same computation with every employee and day of the month affected
 and no previous generation, which is why rebuild and incremental agree.
+
+The SQL is DuckDB's. A rebuild or check on Spark (``analytics = "spark"``) runs the same
+text through ``analytics.spark_engine.SparkConnection`` (translated by ``spark_sql``); only
+the writing of a generation differs: DuckDB's ``COPY``, or Spark's rows collected as Arrow
+and written here with the same schema, order, compression and metadata.
 """
 
 from __future__ import annotations
 
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any, Protocol
 
 import duckdb
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from dutystation.analytics.presence import badge_days_sql
 from dutystation.domain.presence import PresenceSettings
@@ -32,6 +39,17 @@ DAY = {EventKind.BADGES: "local_date", EventKind.TIMECARDS: "date"}
 # Hours compared after rounding: the pairs convention sums a day's pairs, and a sum's last
 # bit depends on the order DuckDB's threads add in.
 _ROUND = 9
+METADATA_KEY = "dutystation"
+
+
+class Connection(Protocol):
+    """What the roll-up's SQL runs on: a DuckDB connection, or a ``SparkConnection``."""
+
+    def register(self, name: str, table: pa.Table, /) -> object: ...
+
+    def execute(self, sql: str, /) -> Any: ...
+
+    def sql(self, query: str, /) -> Any: ...
 
 
 def read_files(paths: list[Path] | list[str]) -> str:
@@ -41,7 +59,7 @@ def read_files(paths: list[Path] | list[str]) -> str:
     return f"read_parquet([{listed}], hive_partitioning = false)"
 
 
-def relation(con: duckdb.DuckDBPyConnection, kind: EventKind, paths: list[str], name: str) -> str:
+def relation(con: Connection, kind: EventKind, paths: list[str], name: str) -> str:
     """``paths`` read as ``kind``'s roll-up rows, or an empty relation of its columns."""
     if paths:
         return read_files(paths)
@@ -59,7 +77,7 @@ def presence_key(settings: PresenceSettings) -> str:
 
 
 def fresh_badge_days(
-    con: duckdb.DuckDBPyConnection,
+    con: Connection,
     events: list[str],
     settings: PresenceSettings,
     days: tuple[date, date],
@@ -74,7 +92,7 @@ def fresh_badge_days(
 
 
 def insert_badge_days(
-    con: duckdb.DuckDBPyConnection,
+    con: Connection,
     events: list[str],
     settings: PresenceSettings,
     days: tuple[date, date],
@@ -84,9 +102,7 @@ def insert_badge_days(
     con.execute(f"INSERT INTO {into} SELECT * FROM {query}")
 
 
-def fresh_timecard_days(
-    con: duckdb.DuckDBPyConnection, events: list[str], keys: str | None, into: str
-) -> None:
+def fresh_timecard_days(con: Connection, events: list[str], keys: str | None, into: str) -> None:
     """``CREATE TEMP TABLE into``: the T&A rows in force in ``events`` (all of a month's
     files), only for the (employee_id, date) pairs of ``keys`` when given."""
     rows = read_files(events)
@@ -103,7 +119,7 @@ def month_of(day: str) -> str:
 
 
 def write_generation(
-    con: duckdb.DuckDBPyConnection,
+    con: Connection,
     kind: EventKind,
     month: str,
     previous: str,
@@ -116,19 +132,37 @@ def write_generation(
     condition on ``o``), and ``fresh``'s rows of the month. Returns its rows."""
     day = DAY[kind]
     columns = ", ".join(ROLLUP_SCHEMAS[kind].names)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    con.execute(f"""
-        COPY (
+    rows = f"""
             SELECT {columns} FROM {previous} AS o
             WHERE {month_of(f"o.{day}")} = '{month}' AND {kept}
             UNION ALL
             SELECT {columns} FROM {fresh} AS f WHERE {month_of(f"f.{day}")} = '{month}'
-            ORDER BY {day}, employee_id
-        ) TO {sql_string(str(out))}
-        (FORMAT parquet, COMPRESSION zstd, KV_METADATA {{dutystation: {sql_string(metadata)}}})
+            ORDER BY {day}, employee_id"""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if not isinstance(con, duckdb.DuckDBPyConnection):
+        # Spark: the month's rows come back to this process (a row per employee-day) and
+        # are written here, so the file is the one DuckDB would write, at the same path.
+        schema = ROLLUP_SCHEMAS[kind]
+        found = con.sql(rows).to_arrow_reader().read_all().cast(schema)
+        # Spark marks some columns NOT NULL; the file keeps the schema's (nullable) fields.
+        table = pa.Table.from_arrays(found.columns, schema=schema)
+        if table.num_rows:
+            table = table.replace_schema_metadata({METADATA_KEY: metadata})
+            pq.write_table(table, out, compression="zstd", row_group_size=122_880)
+        return int(table.num_rows)
+    con.execute(f"""
+        COPY ({rows}) TO {sql_string(str(out))}
+        (FORMAT parquet, COMPRESSION zstd, KV_METADATA {{{METADATA_KEY}: {sql_string(metadata)}}})
     """)
     row = con.execute(f"SELECT count(*) FROM read_parquet({sql_string(str(out))})").fetchall()[0]
     return int(row[0]) if row else 0
+
+
+def file_metadata(path: str) -> tuple[int, str]:
+    """A generation's rows and the settings it was built with (its ``dutystation`` key)."""
+    found = pq.read_metadata(path)
+    value = (found.metadata or {}).get(METADATA_KEY.encode(), b"")
+    return found.num_rows, value.decode()
 
 
 def comparable(kind: EventKind, rel: str) -> str:
@@ -158,5 +192,5 @@ def margin(days: tuple[date, date], by: int) -> tuple[date, date]:
     return days[0] - timedelta(days=by), days[1] + timedelta(days=by)
 
 
-def sites_table(con: duckdb.DuckDBPyConnection, sites: pa.Table) -> None:
+def sites_table(con: Connection, sites: pa.Table) -> None:
     con.register("rollup_sites", sites)

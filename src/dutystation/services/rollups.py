@@ -8,8 +8,12 @@
   manifest (and so in the import's audit record).
 - ``rebuild``: every month's roll-up recomputed from the raw events, committed as one
   batch of purpose ``rollup-rebuild`` per kind (after a settings change, or for a store
-  written before roll-ups existed).
+  written before roll-ups existed). Every kind is staged before the first is committed,
+  so a rebuild that fails commits nothing.
 - ``verify``: every month's roll-up recomputed and compared with the current generation.
+
+``rebuild`` and ``verify`` run on DuckDB or on Spark (``rollup_sql.Connection``); imports
+stage on DuckDB (docs/spark.md says why).
 """
 
 from __future__ import annotations
@@ -173,46 +177,70 @@ def _month_days(month: str) -> tuple[date, date]:
     return first, date.fromordinal(following.toordinal() - 1)
 
 
+def _groups(months: list[str], memory_bytes: int | None) -> list[list[str]]:
+    """Months computed together: one at a time on DuckDB (``memory_bytes`` bounds each),
+    all at once on Spark (None), where every statement is a job with a fixed cost of
+    seconds however few rows it holds."""
+    if not months:
+        return []
+    return [months] if memory_bytes is None else [[m] for m in months]
+
+
 def _recompute(
-    con: duckdb.DuckDBPyConnection,
+    con: q.Connection,
     store: EventStore,
     kind: EventKind,
-    month: str,
+    months: list[str],
     settings: PresenceSettings,
-    memory_bytes: int,
+    memory_bytes: int | None,
     into: str,
 ) -> None:
-    """``into``: the month's roll-up rows computed from every committed event."""
-    days = _month_days(month)
+    """``into``: the roll-up rows of the days of ``months`` (consecutive or not) computed
+    from every committed event. Badge days in chunks that fit ``memory_bytes`` (DuckDB),
+    or all at once (None: Spark, which spills by itself)."""
+    days = (_month_days(months[0])[0], _month_days(months[-1])[1])
+    created = False
     if kind is EventKind.TIMECARDS:
         files = _committed(store, kind, days)
         if files:
             q.fresh_timecard_days(con, files, None, into)
-        else:
-            con.register(f"{into}_empty", ROLLUP_SCHEMAS[kind].empty_table())
-            con.execute(f"CREATE OR REPLACE TEMP TABLE {into} AS SELECT * FROM {into}_empty")
-        return
-    con.register(f"{into}_empty", ROLLUP_SCHEMAS[kind].empty_table())
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {into} AS SELECT * FROM {into}_empty")
-    per_month = {f.month: f.rows for m in store.manifests(kind) for f in m.files}
-    for chunk in day_chunks(days, per_month, max(1, memory_bytes // BYTES_PER_EVENT)):
-        files = _committed(store, kind, q.margin(chunk, 2))
-        if files:
-            q.insert_badge_days(con, files, settings, chunk, into)
+            created = True
+    else:
+        per_month = {f.month: f.rows for m in store.manifests(kind) for f in m.files}
+        chunks = (
+            [days]
+            if memory_bytes is None
+            else day_chunks(days, per_month, max(1, memory_bytes // BYTES_PER_EVENT))
+        )
+        for chunk in chunks:
+            files = _committed(store, kind, q.margin(chunk, 2))
+            if files and created:
+                q.insert_badge_days(con, files, settings, chunk, into)
+            elif files:
+                q.fresh_badge_days(con, files, settings, chunk, None, into)
+                created = True
+    if not created:
+        con.register(f"{into}_empty", ROLLUP_SCHEMAS[kind].empty_table())
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {into} AS SELECT * FROM {into}_empty")
+
+
+def _shown(kind: EventKind, months: list[str]) -> str:
+    return f"{kind} {months[0]}" + (f" to {months[-1]}" if len(months) > 1 else "")
 
 
 def rebuild(
     held: StoreLock,
-    con: duckdb.DuckDBPyConnection,
+    con: q.Connection,
     sites: pa.Table,
     settings: PresenceSettings,
-    memory_bytes: int,
+    memory_bytes: int | None,
     progress: Callable[[str], None] = lambda _: None,
 ) -> list[Manifest]:
-    """Recompute every month's roll-up from the raw events; one committed batch per kind."""
+    """Recompute every month's roll-up from the raw events; one committed batch per kind.
+    ``memory_bytes``: DuckDB's chunk budget, None on Spark (``_groups``)."""
     q.sites_table(con, sites)
     store = held.store
-    committed = []
+    staged = []
     for kind in EventKind:
         state = rollup_state(store.manifests(), kind)
         months = sorted(state.newest_events)
@@ -222,12 +250,17 @@ def rebuild(
         staging = held.staging_dir(batch_id)
         files = []
         metadata = q.presence_key(settings) if kind is EventKind.BADGES else "timecards"
-        for month in months:
-            progress(f"{kind} {month}")
-            _recompute(con, store, kind, month, settings, memory_bytes, "fresh")
-            out = staging / "rollup" / f"{month}.parquet"
-            if q.write_generation(con, kind, month, "fresh", "false", "fresh", out, metadata):
-                files.append((month, out))
+        for group in _groups(months, memory_bytes):
+            progress(_shown(kind, group))
+            _recompute(con, store, kind, group, settings, memory_bytes, "fresh")
+            for month in group:
+                out = staging / "rollup" / f"{month}.parquet"
+                if q.write_generation(con, kind, month, "fresh", "false", "fresh", out, metadata):
+                    files.append((month, out))
+        staged.append((kind, batch_id, files))
+    # Committed only once every kind is staged: a rebuild that fails commits nothing.
+    committed = []
+    for kind, batch_id, files in staged:
         committed.append(
             held.commit(
                 kind=kind,
@@ -249,20 +282,21 @@ def rebuild(
 
 def verify(
     store: EventStore,
-    con: duckdb.DuckDBPyConnection,
+    con: q.Connection,
     sites: pa.Table,
     settings: PresenceSettings,
-    memory_bytes: int,
+    memory_bytes: int | None,
     progress: Callable[[str], None] = lambda _: None,
 ) -> VerifyReport:
-    """Compare every month's current roll-up with the raw events (reads only)."""
+    """Compare every month's current roll-up with the raw events (reads only).
+    ``memory_bytes``: DuckDB's chunk budget, None on Spark (``_groups``)."""
     q.sites_table(con, sites)
     report = VerifyReport()
     manifests = store.manifests()
     for kind in EventKind:
         state = rollup_state(manifests, kind)
+        checked: dict[str, tuple[MonthCheck, str]] = {}
         for month in state.months():
-            progress(f"{kind} {month}")
             check = MonthCheck(kind, month)
             report.months.append(check)
             generation = state.current.get(month)
@@ -270,26 +304,24 @@ def verify(
                 check.complete = False
                 continue
             path = str(store.root / generation.file.path)
+            check.rows, built_with = q.file_metadata(path)
             if kind is EventKind.BADGES:
-                check.settings_differ = _metadata(con, path) != q.presence_key(settings)
-            _recompute(con, store, kind, month, settings, memory_bytes, "fresh")
-            current = q.read_files([path])
-            row = con.execute(f"SELECT count(*) FROM {current}").fetchall()[0]
-            check.rows = int(row[0]) if row else 0
-            day = q.DAY[kind]
+                check.settings_differ = built_with != q.presence_key(settings)
+            checked[month] = (check, path)
+        day = q.DAY[kind]
+        for group in _groups(list(checked), memory_bytes):
+            progress(_shown(kind, group))
+            _recompute(con, store, kind, group, settings, memory_bytes, "fresh")
+            current = q.read_files([checked[m][1] for m in group])
+            listed = ", ".join(f"'{m}'" for m in group)
+            # Only the months checked: a month between them may be incomplete.
+            fresh = f"(SELECT * FROM fresh WHERE {q.month_of(day)} IN ({listed}))"
             found = con.execute(
-                f"SELECT count(*), min(employee_id || ' ' || CAST({day} AS VARCHAR)) "
-                f"FROM {q.differences(kind, current, 'fresh')}"
-            ).fetchall()[0]
-            if found and found[0]:
-                check.differing = int(found[0])
-                check.first_difference = str(found[1])
+                f"SELECT {q.month_of(day)} AS month, count(*), "
+                f"min(employee_id || ' ' || CAST({day} AS VARCHAR)) "
+                f"FROM {q.differences(kind, current, fresh)} GROUP BY 1"
+            ).fetchall()
+            for month, differing, first in found:
+                checked[str(month)][0].differing = int(differing)
+                checked[str(month)][0].first_difference = str(first)
     return report
-
-
-def _metadata(con: duckdb.DuckDBPyConnection, path: str) -> str:
-    rows = con.execute(
-        "SELECT decode(value) FROM parquet_kv_metadata(?) WHERE decode(key) = 'dutystation'",
-        [path],
-    ).fetchall()
-    return str(rows[0][0]) if rows else ""

@@ -26,6 +26,7 @@ import pyarrow as pa
 from sqlalchemy import Connection, Table, insert, select, update
 from sqlalchemy.orm import Session
 
+from dutystation.analytics.engine import memory_errors
 from dutystation.bootstrap import Runtime
 from dutystation.domain.access import SYSTEM, Actor, Operation
 from dutystation.domain.directive import Directive
@@ -107,7 +108,8 @@ def refresh_snapshot(
     period = _period(start, end, setting)
     notes: list[str] = list(period.notes)
     stages: dict[str, float] = {}
-    derived = _derive(runtime, setting, period, notes, progress, stages)
+    with memory_errors(runtime.settings, "the snapshot", "refresh a shorter range (--from, --to)"):
+        derived = _derive(runtime, setting, period, notes, progress, stages)
     total = sum(t.num_rows for t in derived.values())
     progress.start(f"Storing {total:,} rows", total)
     stored_at = time.perf_counter()
@@ -207,6 +209,11 @@ def _derive(
         directives=setting.directives,
     )
     ev = tables.redacted(result.employee_periods)
+    if result.periods_kept:
+        notes.append(
+            f"{result.periods_kept} of {result.periods_kept + result.periods_computed} weeks "
+            "and pay periods read back from kept results (docs/evaluation.md)"
+        )
     del result
     step("weeks and pay periods", 2)
     with runtime.engine.connect() as conn:

@@ -21,12 +21,12 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 from sqlalchemy import Connection, and_, func, or_, select
 from sqlalchemy.orm import Session
 
+from dutystation.analytics.shared import shared_connection
 from dutystation.analytics.zip3_areas import zip3_centres, zip3_of_points
 from dutystation.domain.capacity import zip3
 from dutystation.domain.designation import distance_limit
@@ -183,8 +183,7 @@ def unplaced_areas(
             if code is not None and code in chains:
                 subtree = set(org_subtree(session, code))
                 units = sorted(subtree if units is None else subtree & set(units))
-    con = duckdb.connect(config={"threads": 2, "autoload_known_extensions": False})
-    try:
+    with shared_connection() as con:
         con.register("staff", _without_office(conn, plan))
         con.register("covered", _covered(directives, chains, units, plan.day))
         con.register("homes", _homes(conn, plan.day))
@@ -193,8 +192,6 @@ def unplaced_areas(
             "JOIN covered USING (org_unit, arrangement) "
             "LEFT JOIN homes AS h USING (employee_pk)"
         ).to_arrow_table()
-    finally:
-        con.close()
     areas, unknown = _areas(found)
     drawn = int(sum(areas.column("people").to_pylist()))
     note = (

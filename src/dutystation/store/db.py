@@ -24,7 +24,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from dutystation.errors import StoreError
+from dutystation.errors import StoreBusy, StoreError
+from dutystation.store.faults import fault_of
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 # How long a writer waits for another import to finish before giving up with "busy".
@@ -135,19 +136,26 @@ def translate_errors() -> Iterator[None]:
     and bound parameters, i.e. row contents (RELIABILITY C9)."""
     try:
         yield
-    except OperationalError as exc:
+    except SQLAlchemyError as exc:
+        # A full disk and a damaged file are not "cannot be used, check the URL": each
+        # has its own sentence and answer (store/faults.py).
+        fault = fault_of(exc)
+        if fault is not None:
+            raise fault from None
+        raise _translated(exc) from None
+
+
+def _translated(exc: SQLAlchemyError) -> StoreError:
+    if isinstance(exc, OperationalError):
         text_ = str(exc.orig).lower()
         if any(word in text_ for word in ("locked", "busy", "lock timeout")):
-            raise StoreError(
-                "the database is busy with another write; try again in a moment"
-            ) from None
-        raise StoreError(
+            return StoreBusy("the database is busy with another write; try again in a moment")
+        return StoreError(
             f"the database cannot be used ({type(exc.orig).__name__}); check "
             "DUTYSTATION_DATABASE_URL and that the server is reachable"
-        ) from None
-    except SQLAlchemyError as exc:
-        cause = type(getattr(exc, "orig", None) or exc).__name__
-        raise StoreError(f"the database refused the change ({cause}); nothing was stored") from None
+        )
+    cause = type(getattr(exc, "orig", None) or exc).__name__
+    return StoreError(f"the database refused the change ({cause}); nothing was stored")
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

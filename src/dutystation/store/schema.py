@@ -15,6 +15,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import (
+    BigInteger,
     CheckConstraint,
     Column,
     Date,
@@ -198,6 +199,17 @@ class ImportBatch(Base):
     rows_rejected: Mapped[int]
 
 
+class RosterRevision(Base):
+    """One row whose random value database triggers replace on every change to the roster
+    tables (migration 0012): kept period results are reused only while it stands still."""
+
+    __tablename__ = "roster_revision"
+    __table_args__ = (CheckConstraint("id = 1", name="ck_roster_revision_one_row"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    revision: Mapped[int] = mapped_column(BigInteger)
+
+
 # Tables of other areas live in their own modules; importing them here puts them on the
 # one metadata that migrations and tests compare against.
 from dutystation.store import (  # noqa: E402, F401
@@ -211,3 +223,4 @@ from dutystation.store import (  # noqa: E402, F401
     schema_notices,
     schema_snapshot,
 )
+

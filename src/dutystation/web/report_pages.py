@@ -4,7 +4,8 @@
   the not-returned window), shown as tables with their charts, and downloadable in each
   format from ``GET /reports/download`` (CSV of one section, XLSX, JSON, HTML). Both go
   through ``services.reporting.access.build_report_for``: ``report.read`` on the org unit
-  asked for, or on the whole organisation when none is given.
+  asked for, or on the whole organisation when none is given. The page's download form
+  asks for the purpose and the recipient the disclosure ledger records (docs/privacy.md).
 - ``GET /offices``: capacity against demand per office (the ``capacity`` report, with its
   map) and, for those who plan designations, the designation plan computed on demand
   (``GET /offices/plan``, not saved: saving is the CLI's ``designate plan``).
@@ -27,7 +28,12 @@ from dutystation import errors
 from dutystation.api.deps import get_runtime
 from dutystation.domain.access import POLICY, Actor, Operation, could_ever
 from dutystation.reports.model import Report
-from dutystation.services.disclosures import record_report_export, stated
+from dutystation.services.disclosures import (
+    PURPOSE_MAX,
+    RECIPIENT_MAX,
+    record_report_export,
+    stated,
+)
 from dutystation.services.reporting import ReportRequest
 from dutystation.services.reporting.access import build_report_for, report_kinds
 from dutystation.web.auth import PageActor
@@ -50,6 +56,15 @@ MEDIA = {
     "html": "text/html; charset=utf-8",
 }
 FIELDS = ("kind", "period", "start", "end", "org", "days")
+# What ``Sec-Fetch-Site`` says of a navigation from this site's own pages, or one the person
+# started (typed, bookmarked). A stated purpose or recipient is accounting the person
+# signs: another site must not be able to write it for them with a link (a GET carries no
+# form token, and one in the URL would end up in logs and history).
+OWN_SITE = frozenset({"same-origin", "none"})
+FOREIGN_STATEMENT = (
+    "a purpose or recipient is recorded only from the Reports page of this site; "
+    "open the report there and download it again"
+)
 
 
 def default_org(actor: Actor) -> str | None:
@@ -124,7 +139,7 @@ def reports(request: Request, actor: PageActor) -> Response:
         context["report"] = built
         context["sections"] = shown_report(built)
         context["charts"] = any(s.chart is not None for s in built.sections)
-        context["query"] = request.url.query
+        context |= {"fields": FIELDS, "purpose_max": PURPOSE_MAX, "recipient_max": RECIPIENT_MAX}
     return render(request, "reports.html", context, actor=actor)
 
 
@@ -139,6 +154,9 @@ def download(request: Request, actor: PageActor, format: str = "csv") -> Respons
         raise errors.InvalidRequest("choose a report")
     runtime = get_runtime(request)
     said = stated(request.query_params.get("purpose"), request.query_params.get("recipient"))
+    site = request.headers.get("sec-fetch-site", "none")  # absent: not a browser's request
+    if (said.purpose or said.recipient) and site not in OWN_SITE:
+        raise errors.Forbidden(FOREIGN_STATEMENT)
     built = build_report_for(runtime, actor, asked.request)
     if format == "csv":
         sink = io.BytesIO()

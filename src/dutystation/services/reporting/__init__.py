@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from dutystation.analytics.engine import memory_errors
 from dutystation.bootstrap import Runtime
 from dutystation.errors import ConfigError
 from dutystation.reports.model import Report, Section
@@ -240,4 +241,8 @@ def build_report(runtime: Runtime, request: ReportRequest) -> Report:
         return _distance(runtime, request)
     if builder is None:
         return _acknowledgements(runtime, request)
-    return builder(runtime, request, load_setting(runtime, request.org_unit))
+    # Presence, capacity and the org roll-ups run on DuckDB within duckdb_memory_limit.
+    with memory_errors(
+        runtime.settings, f"the {request.kind} report", "ask for a shorter period or one org unit"
+    ):
+        return builder(runtime, request, load_setting(runtime, request.org_unit))

@@ -11,7 +11,7 @@ import pyarrow as pa
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dutystation.analytics.engine import connect
+from dutystation.analytics.shared import shared_connection
 from dutystation.bootstrap import Runtime
 from dutystation.domain.directive import Directive
 from dutystation.domain.presence import PresenceSettings
@@ -70,11 +70,8 @@ def evidence_range(runtime: Runtime) -> tuple[date, date] | None:
         for month in {months[0], months[-1]}
         for kind, column in ((EventKind.TIMECARDS, "date"), (EventKind.BADGES, "local_date"))
     ]
-    con = connect(runtime.settings, threads=2)
-    try:
+    with shared_connection(runtime.settings) as con:
         row = con.execute(f"SELECT min(d), max(d) FROM ({' UNION ALL '.join(parts)})").fetchone()
-    finally:
-        con.close()
     if row is None or row[0] is None:
         return None
     return row[0], row[1]

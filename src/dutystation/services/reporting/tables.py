@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from dutystation.analytics.shared import shared_connection
 from dutystation.domain.directive import Directive, ExemptionCategory
 from dutystation.reports.model import Chart, Column, ColumnKind, Section
 
@@ -88,15 +88,13 @@ class ReportContext:
 
 def query(sql: str, **tables: Any) -> pa.Table:
     """Run ``sql`` with each keyword registered as a relation of that name."""
-    # In memory and two threads: the inputs are the evaluation's result tables, already
-    # aggregated per employee and period, small next to the events behind them.
-    con = duckdb.connect(config={"threads": 2, "autoload_known_extensions": False})
-    try:
+    # The process's shared in-memory database, two threads: the inputs are the
+    # evaluation's result tables, already aggregated per employee and period, small next
+    # to the events behind them (a database of its own per query cost more than the query).
+    with shared_connection() as con:
         for name, table in tables.items():
             con.register(name, table)
         return con.sql(sql).to_arrow_table()
-    finally:
-        con.close()
 
 
 def redact(table: pa.Table) -> pa.Table:
@@ -142,14 +140,11 @@ def group_depth(org_unit: str | None, table: pa.Table) -> int:
     level below it. No org unit: the roots (departments), so rows are components."""
     if org_unit is None:
         return 1
-    con = duckdb.connect(config={"threads": 2})
-    try:
+    with shared_connection() as con:
         con.register("t", table.select(["org_path"]))
         row = con.execute(
             "SELECT min(list_position(string_split(org_path, '/'), ?)) FROM t", [org_unit]
         ).fetchone()
-    finally:
-        con.close()
     return int(row[0]) if row and row[0] is not None else 1
 
 

@@ -1,0 +1,115 @@
+"""The concurrent import of ``web_load.py``: a badge file for the bench world and
+``dutystation import badges`` run as an operator runs it (its own process, as a nightly
+job would) while the status reads go on.
+
+Each import holds one new week of taps, the week after the world's last (or after the
+previous run's import), so it stores its rows rather than finding them all present: the
+import measured is a real one, not a no-op re-import.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import resource
+import time
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+from evaluate_data import end_of
+from load_server import DUTYSTATION
+
+SEED = 20250303
+LEAD_IN_SECONDS = 2.0  # reads alone before the import starts, inside the same run
+
+
+def next_week(data: Path, weeks: int) -> date:
+    """Monday of the first week no import has used yet (the count is kept in ``data``;
+    a fresh setup starts again from the world's end)."""
+    used = data / "imports.json"
+    done = json.loads(used.read_text())["imports"] if used.exists() else 0
+    return end_of(weeks) + timedelta(days=1 + 7 * done)
+
+
+def mark_used(data: Path) -> None:
+    used = data / "imports.json"
+    done = json.loads(used.read_text())["imports"] if used.exists() else 0
+    used.write_text(json.dumps({"imports": done + 1}))
+
+
+def badge_file(path: Path, rows: int, employees: int, sites: int, monday: date) -> Path:
+    """``rows`` taps of the world's employees at its offices over the 7 days from
+    ``monday``, 06:00-20:00 naive local time (the offices' zone), the generic columns."""
+    rng = np.random.default_rng(SEED + rows + monday.toordinal())
+    days = pa.array([(monday + timedelta(d)).isoformat() for d in range(7)])
+    clock = pa.array([f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}" for s in range(86400)])
+    # Strings by take + join from small tables: formatting 1M datetimes one by one is 20x slower.
+    stamp = pc.binary_join_element_wise(
+        days.take(pa.array(rng.integers(0, 7, rows))),
+        clock.take(pa.array(rng.integers(6 * 3600, 20 * 3600, rows))),
+        "T",
+    )
+    ids = pa.array([f"E{i:07d}" for i in range(employees)])
+    site_ids = pa.array([f"S{i:05d}" for i in range(sites)])
+    table = pa.table(
+        {
+            "employee_id": ids.take(pa.array(rng.integers(0, employees, rows))),
+            "timestamp": stamp,
+            "site_id": site_ids.take(pa.array(rng.integers(0, sites, rows))),
+            "direction": pa.array(
+                np.array(["IN", "OUT", ""], dtype=object)[rng.integers(0, 3, rows)]
+            ),
+        }
+    )
+    pacsv.write_csv(table, path, write_options=pacsv.WriteOptions(quoting_style="none"))
+    return path
+
+
+@dataclass
+class Importer:
+    """Runs ``dutystation import badges FILE`` once, ``LEAD_IN_SECONDS`` after it starts;
+    keeps when the child ran (``perf_counter``) and what it cost."""
+
+    env: dict[str, str]
+    path: Path
+    rows: int
+    started: float = 0.0
+    ended: float = 0.0
+    returncode: int | None = None
+    cpu_seconds: float = 0.0
+    output: list[str] = field(default_factory=list)
+
+    async def run(self) -> None:
+        await asyncio.sleep(LEAD_IN_SECONDS)
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        self.started = time.perf_counter()
+        child = await asyncio.create_subprocess_exec(
+            DUTYSTATION, "import", "badges", str(self.path),
+            env=self.env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        out, err = await child.communicate()
+        self.ended = time.perf_counter()
+        self.returncode = child.returncode
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        self.cpu_seconds = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+        # The summary on success; the one-sentence error on failure (never row contents).
+        shown = out if child.returncode == 0 else out + err
+        self.output = shown.decode(errors="replace").strip().splitlines()
+
+    def row(self, run_started: float) -> dict[str, object]:
+        """When it ran, in seconds from the start of the read run, and its summary line
+        (counts only: the CLI never prints row contents)."""
+        return {
+            "file_rows": self.rows,
+            "from_s": round(self.started - run_started, 1),
+            "to_s": round(self.ended - run_started, 1),
+            "wall_s": round(self.ended - self.started, 1),
+            "cpu_s": round(self.cpu_seconds, 1),
+            "exit": self.returncode,
+            "summary": self.output[-3:],
+        }
