@@ -223,4 +223,3 @@ from dutystation.store import (  # noqa: E402, F401
     schema_notices,
     schema_snapshot,
 )
-
