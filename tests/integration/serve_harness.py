@@ -3,10 +3,10 @@ test_api_kill9_recompute.py, roster-driven status recomputation): the store they
 processes on, and those processes.
 
 Run as a script, this file is the child: ``python serve_harness.py MARKER ARGS...`` loads
-the package and the app's modules (so interpreter start-up does not count), creates the
-file MARKER, waits for a line on stdin, then runs ``dutystation ARGS...`` (``serve --port
-N``, ``evaluate --refresh``...) through the command line's ``main``. Settings come from
-the environment.
+the package and the modules the command runs (the app's for ``serve``), so interpreter
+start-up does not count, creates the file MARKER, waits for a line on stdin, then runs
+``dutystation ARGS...`` (``serve --port N``, ``evaluate --refresh``) through the command
+line's ``main``. Settings come from the environment.
 """
 
 from __future__ import annotations
@@ -191,12 +191,14 @@ class Server(Child):
 
 
 if __name__ == "__main__":
-    import uvicorn  # noqa: F401
-
-    import dutystation.api.served
-    import dutystation.services.snapshot  # noqa: F401
     from dutystation.cli import _register, main
 
+    if sys.argv[2] == "serve":
+        import uvicorn  # noqa: F401
+
+        import dutystation.api.served  # the app, its routes and services
+    else:
+        import dutystation.services.snapshot  # noqa: F401  (what evaluate --refresh runs)
     _register()
     Path(sys.argv[1]).touch()
     sys.stdin.readline()

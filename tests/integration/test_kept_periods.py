@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import os
 import stat
+import time
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -28,8 +30,10 @@ from dutystation.bootstrap import Runtime, bootstrap
 from dutystation.domain.directive import ExemptionCategory
 from dutystation.domain.inputs import EmployeeExemption, EvaluationInputs
 from dutystation.domain.status import ApprovedExemption
+from dutystation.errors import NoEvidence
 from dutystation.events.period_results import PeriodResults
 from dutystation.ingest.fields import ImportKind
+from dutystation.services import evaluate as evaluate_service
 from dutystation.services import rollup_runs
 from dutystation.services.evaluate import EvaluationRequest, EvaluationResult, decoded, evaluate
 from dutystation.services.importing import run_import
@@ -46,7 +50,18 @@ ARGS: dict[str, Any] = {"inputs": NOTHING, "directives": ORDER}
 
 @pytest.fixture
 def runtime(tmp_path: Path) -> Runtime:
-    found = runtime_for(tmp_path)
+    return world(runtime_for(tmp_path), tmp_path)
+
+
+@pytest.fixture
+def on_each_backend(engine: Engine, db_url: str, tmp_path: Path) -> Iterator[Runtime]:
+    """``runtime``'s world on SQLite and on PostgreSQL (``engine`` migrated it)."""
+    found = world(runtime_for(tmp_path, database_url=db_url), tmp_path)
+    yield found
+    found.engine.dispose()
+
+
+def world(found: Runtime, tmp_path: Path) -> Runtime:
     load_organisation(found, tmp_path, staff("E1", "E2", "E3"))
     import_badges(
         found,
@@ -67,8 +82,16 @@ def runtime(tmp_path: Path) -> Runtime:
 
 def fresh(runtime: Runtime, request: EvaluationRequest = RANGE, **kwargs: Any) -> list[Any]:
     """What an evaluation of everything afresh returns."""
+    return rows(afresh(runtime, request, **kwargs))
+
+
+def afresh(runtime: Runtime, request: EvaluationRequest = RANGE, **kwargs: Any) -> EvaluationResult:
     settings = runtime.settings.model_copy(update={"keep_period_results": False})
-    return rows(evaluate(bootstrap(settings), request, **kwargs))
+    other = bootstrap(settings)
+    try:
+        return evaluate(other, request, **{**ARGS, **kwargs})
+    finally:
+        other.engine.dispose()
 
 
 def rows(result: EvaluationResult) -> list[Any]:
@@ -204,3 +227,150 @@ def test_a_roll_up_rebuild_drops_every_kept_result(runtime: Runtime) -> None:
     assert kept_files(runtime)
     rollup_runs.rebuild(runtime)
     assert kept_files(runtime) == []
+
+
+# ---------------------------------------------------------------------------------------
+# Trying to break the promise: the first five tests below failed before their fixes; the
+# last two (a T&A correction, every roster table's trigger) held already.
+
+
+def test_a_range_kept_in_pieces_has_the_rows_and_schema_of_a_fresh_one(runtime: Runtime) -> None:
+    """DuckDB sizes a dictionary column's indices to its ENUM, which depends on the range
+    evaluated (every day has a label): three weeks give uint8 labels, nine months uint16.
+    Kept weeks from a short run next to a long run's rows could not be joined at all."""
+    evaluate(runtime, RANGE, **ARGS)
+    # Across the year end (2025-W01 begins 2024-12-30; a pay period spans both years), and
+    # long enough for more than 255 labels.
+    long = EvaluationRequest(date(2024, 12, 23), date(2025, 9, 28), periods=RANGE.periods)
+    for _ in range(2):
+        result = evaluate(runtime, long, **ARGS)
+        expected = afresh(runtime, long)
+        assert result.employee_periods.schema == expected.employee_periods.schema
+        assert rows(result) == rows(expected)
+    assert result.periods_computed < 5  # the clipped pay periods and the weeks they hold
+    # Every period read back, none computed: still the fresh schema.
+    weeks = EvaluationRequest(RANGE.start, RANGE.end, periods=("week",))
+    kept = evaluate(runtime, weeks, **ARGS)
+    assert kept.periods_computed == 0
+    assert kept.employee_periods.schema == afresh(runtime, weeks).employee_periods.schema
+
+
+def test_whether_a_range_had_evidence_is_what_a_fresh_evaluation_says(tmp_path: Path) -> None:
+    """Not what kept rows suggest: a holiday's hours come from the calendar, not from
+    evidence, and a T&A row of 0 hours is evidence that shows in no column."""
+    holiday = runtime_for(tmp_path / "holiday")
+    load_organisation(holiday, tmp_path / "holiday", staff("E1", "E2"))
+    import_badges(holiday, tmp_path / "holiday", [tap("E1", "2025-01-31T09:00:00")])
+    around_mlk_day = EvaluationRequest(date(2025, 1, 13), date(2025, 1, 26), periods=("week",))
+    for _ in range(2):  # the second reads both weeks back
+        with pytest.raises(NoEvidence, match="no T&A hours or badge events between"):
+            evaluate(holiday, around_mlk_day, **ARGS)
+    assert len(kept_files(holiday)) == 2
+    zero = runtime_for(tmp_path / "zero")
+    load_organisation(zero, tmp_path / "zero", staff("E1", "E2"))
+    import_timecards(zero, tmp_path / "zero", [timecard("E1", "2025-02-04", "onsite", 0, "HQ")])
+    week = EvaluationRequest(date(2025, 2, 3), date(2025, 2, 9), periods=("week",))
+    evaluate(zero, week, **ARGS)
+    again = evaluate(zero, week, **ARGS)
+    assert again.periods_kept == 1
+    assert rows(again) == rows(afresh(zero, week))
+
+
+def test_a_roster_change_during_an_evaluation_is_not_kept_as_the_new_roster(
+    on_each_backend: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An import may commit after the evaluation read the org tree: the rows made from the
+    old tree must not be kept under the new roster's revision, to be reused after it."""
+    runtime = on_each_backend
+    read = evaluate_service.org_unit_chains
+
+    def then_an_import(session: Any) -> Any:
+        chains = read(session)
+        with runtime.engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO org_unit (code, name, kind, parent_id) "
+                    "VALUES ('NEW', 'New department', 'department', NULL)"
+                )
+            )
+            conn.execute(text("UPDATE org_unit SET parent_id = (SELECT id FROM org_unit "
+                              "WHERE code = 'NEW') WHERE code = 'COMP-A'"))  # fmt: skip
+        monkeypatch.setattr(evaluate_service, "org_unit_chains", read)
+        return chains
+
+    monkeypatch.setattr(evaluate_service, "org_unit_chains", then_an_import)
+    evaluate(runtime, RANGE, **ARGS)
+    after = evaluate(runtime, RANGE, **ARGS)
+    assert {r["org_path"] for r in rows(after)} == {"NEW/COMP-A"}
+    assert rows(after) == fresh(runtime, **ARGS)
+
+
+def test_results_that_cannot_be_kept_cost_time_not_the_answer(runtime: Runtime) -> None:
+    """A full disk or a folder that cannot be written: the evaluation answers as afresh."""
+    (runtime.settings.data_dir / "periods").write_bytes(b"")  # a file where the folder goes
+    result = evaluate(runtime, RANGE, **ARGS)
+    assert result.periods_computed == WHOLE + 2
+    assert rows(result) == fresh(runtime, **ARGS)
+
+
+def test_temporary_files_of_writers_that_died_are_removed(runtime: Runtime, tmp_path: Path) -> None:
+    evaluate(runtime, RANGE, **ARGS)
+    root = runtime.settings.data_dir / "periods"
+    assert {stat.S_IMODE(p.stat().st_mode) for p in (root, root / "week")} == {0o700}
+    dead, writing = root / "week" / "2025-W07" / ".dead.tmp", root / "week/2025-W07/.new.tmp"
+    for path in (dead, writing):
+        path.write_bytes(b"PAR1")
+    os.utime(dead, (time.time() - 7200, time.time() - 7200))
+    import_badges(runtime, tmp_path, [tap("E3", "2025-02-12T09:00:00")])  # W07 kept anew
+    evaluate(runtime, RANGE, **ARGS)
+    assert not dead.exists()
+    assert writing.exists()  # another process's write in progress
+
+
+def test_a_correction_for_a_day_of_a_kept_period_is_the_one_in_force(
+    runtime: Runtime, tmp_path: Path
+) -> None:
+    evaluate(runtime, RANGE, **ARGS)
+    import_timecards(runtime, tmp_path, [timecard("E1", "2025-02-04", "telework_routine", 8)])
+    after = evaluate(runtime, RANGE, **ARGS)
+    assert after.periods_kept == 3  # all but W06 (the pay period holding it is clipped)
+    e1 = [r for r in rows(after) if r["employee_id"] == "E1" and r["period_label"] == "2025-W06"]
+    assert e1[0]["hours_off_site"] == 8
+    assert rows(after) == fresh(runtime, **ARGS)
+
+
+def test_every_roster_table_the_evaluation_reads_moves_the_revision(engine: Engine) -> None:
+    """A new name, a separation, an office's site id edited by hand: each moves it."""
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO org_unit (code, name, kind, parent_id) "
+                "VALUES ('X', 'X', 'department', NULL)"
+            )
+        )
+        conn.execute(
+            text("INSERT INTO office (site_id, name, timezone, seats) VALUES ('S1', 'S', 'UTC', 1)")
+        )
+        conn.execute(
+            text("INSERT INTO employee (employee_id, name, active) VALUES ('E', 'Name', true)")
+        )
+        conn.execute(text("INSERT INTO employee_assignment (employee_pk, org_unit_id, "
+                          "duty_station_id, effective_from, arrangement, schedule) VALUES "
+                          "((SELECT id FROM employee), (SELECT id FROM org_unit), "
+                          "(SELECT id FROM office), '2025-01-01', 'onsite', '5x8')"))  # fmt: skip
+
+    def revision() -> int:
+        with engine.connect() as conn:
+            return int(conn.scalar(select(RosterRevision.revision)))
+
+    seen = [revision()]
+    for statement in (
+        "UPDATE employee SET name = 'Renamed'",
+        "UPDATE employee_assignment SET effective_to = '2025-03-01'",
+        "UPDATE office SET site_id = 'S2'",
+        "DELETE FROM employee_assignment",
+    ):
+        with engine.begin() as conn:
+            conn.execute(text(statement))
+        seen.append(revision())
+    assert len(set(seen)) == len(seen)

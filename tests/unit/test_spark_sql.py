@@ -52,3 +52,29 @@ def test_an_update_from_a_subquery_becomes_a_select_that_keeps_unmatched_rows() 
     assert query.startswith("SELECT blk.ver, CAST(CASE WHEN f._updated_by_source THEN ")
     assert "ELSE blk.n END AS smallint) AS n FROM blk LEFT JOIN (SELECT *, TRUE" in query
     assert query.endswith("AS f ON blk.ver = f.ver")
+
+
+def test_duckdbs_two_way_timezone_becomes_from_or_to_utc_by_its_argument() -> None:
+    # The badge roll-up's local wall times (an instant at an office) and midnights (a local
+    # day start as an instant): DuckDB picks the direction by type, SQLGlot cannot.
+    text = spark(
+        "SELECT timezone(z, make_timestamptz(us)) AS a, "
+        "epoch_us(timezone(z, CAST(d AS TIMESTAMP))) AS b FROM t"
+    )
+    assert "CAST(FROM_UTC_TIMESTAMP(TIMESTAMP_MICROS(us), z) AS TIMESTAMP_NTZ) AS a" in text
+    assert "UNIX_MICROS(TO_UTC_TIMESTAMP(CAST(d AS TIMESTAMP_NTZ), z)) AS b" in text
+    with pytest.raises(ValueError, match="no Spark translation for timezone"):
+        spark("SELECT timezone(z, ts) FROM t")
+
+
+def test_the_debounce_fold_keeps_its_order_and_counts_from_the_end() -> None:
+    text = spark(
+        "SELECT unnest(list_reduce(list(us ORDER BY us), lambda acc, x: CASE WHEN "
+        "x - acc[-1] > 5 THEN list_append(acc, x) ELSE acc END, [h])) FROM t"
+    )
+    assert text.startswith(
+        "SELECT EXPLODE(AGGREGATE(ARRAY_SORT(COLLECT_LIST(us)), ARRAY(h), (acc, x) -> "
+        "CASE WHEN x - ELEMENT_AT(acc, -1) > 5 THEN"
+    )
+    with pytest.raises(ValueError, match="no Spark translation"):
+        spark("SELECT list(us ORDER BY us DESC) FROM t")

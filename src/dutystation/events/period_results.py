@@ -4,8 +4,9 @@ everything they were computed from (``services/kept_periods.py`` makes the keys)
 Layout under ``data_dir/periods``: ``<kind>/<label>/<key>.parquet``, e.g.
 ``week/2025-W07/3f1c….parquet``. A file is written to a temporary name, flushed and
 renamed, so a reader sees a whole file or none; writing a label's new key removes its
-other keys (results computed from inputs that have since changed). Nothing else refers
-to these files: deleting the folder only costs the next evaluation its time.
+other keys (results computed from inputs that have since changed), and the temporary
+files of writers that died more than an hour ago. Nothing else refers to these files:
+deleting the folder only costs the next evaluation its time.
 
 The rows hold names and statuses, like the snapshot tables: the folder and files are
 private to the account that runs dutystation (0700 / 0600). Reasons never name a
@@ -19,6 +20,7 @@ import os
 import re
 import shutil
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +30,9 @@ import pyarrow.parquet as pq
 _EVIDENCE = b"dutystation.has_evidence"
 _KEY = re.compile(r"[0-9a-f]{64}")
 _LABEL = re.compile(r"[0-9A-Za-z_-]{1,20}")
+_FLAGS = {b"1": True, b"0": False}  # anything else: not known
+# A temporary file older than this is a dead writer's (a write takes seconds at most).
+_ABANDONED_SECONDS = 3600
 
 
 class PeriodResults:
@@ -42,9 +47,9 @@ class PeriodResults:
             raise ValueError(f"not a period result name: {kind}/{label}/{key}")
         return self.root / kind / label / f"{key}.parquet"
 
-    def read(self, kind: str, label: str, key: str) -> tuple[Any, bool] | None:
+    def read(self, kind: str, label: str, key: str) -> tuple[Any, bool | None] | None:
         """The rows kept for ``kind``/``label`` under ``key`` and whether the period had any
-        evidence; None when nothing is kept under that key."""
+        evidence (None: not known); None when nothing is kept under that key."""
         path = self._path(kind, label, key)
         try:
             table = pq.read_table(path)
@@ -53,13 +58,18 @@ class PeriodResults:
         except (OSError, pa.ArrowInvalid):  # damaged (a disk error, an editor): recompute
             return None
         metadata = table.schema.metadata or {}
-        return table.replace_schema_metadata(None), metadata.get(_EVIDENCE) == b"1"
+        return table.replace_schema_metadata(None), _FLAGS.get(metadata.get(_EVIDENCE, b""))
 
-    def write(self, kind: str, label: str, key: str, rows: Any, has_evidence: bool) -> None:
-        """Keep ``rows`` (an Arrow table) for ``kind``/``label`` under ``key``."""
+    def write(self, kind: str, label: str, key: str, rows: Any, has_evidence: bool | None) -> None:
+        """Keep ``rows`` (an Arrow table) for ``kind``/``label`` under ``key``, with whether
+        the period had evidence (None: not known)."""
         path = self._path(kind, label, key)
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        table = rows.replace_schema_metadata({_EVIDENCE: b"1" if has_evidence else b"0"})
+        # Level by level: ``mkdir(parents=True)`` gives the parents the umask's mode.
+        self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        for folder in (path.parent.parent, path.parent):
+            folder.mkdir(mode=0o700, exist_ok=True)
+        flag = {True: b"1", False: b"0", None: b"?"}[has_evidence]
+        table = rows.replace_schema_metadata({_EVIDENCE: flag})
         handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
         try:
             with os.fdopen(handle, "wb") as sink:
@@ -75,6 +85,11 @@ class PeriodResults:
             if other != path:
                 with contextlib.suppress(FileNotFoundError):  # another writer got there first
                     other.unlink()
+        abandoned = time.time() - _ABANDONED_SECONDS
+        for temporary_file in path.parent.glob(".*.tmp"):
+            with contextlib.suppress(FileNotFoundError):
+                if temporary_file.stat().st_mtime < abandoned:
+                    temporary_file.unlink()
 
     def clear(self) -> None:
         """Drop every kept result (after a roll-up rebuild: rows made from a roll-up

@@ -10,9 +10,11 @@ this week, not the 25 before it. So the rows of every whole period are kept unde
 - the code (every module of the package) and the versions of DuckDB, pyarrow and
   ``holidays``; every setting but those naming where things are (the data folder, the
   database URL, the policy folder: a copied or moved data folder keeps its results);
+  pyspark and sqlglot too when installed (the Spark engine's translation);
 - the database's roster revision (a random value that triggers on every roster table
-  replace, migration 0012: no two rosters share one); the directives, exemptions,
-  requests and agreements, as the exact tables the evaluation is given;
+  replace, migration 0012: no two rosters share one), read before any other part of the
+  roster; the directives, exemptions, requests and agreements, as the exact tables the
+  evaluation is given;
 - the evidence: every event file whose days (from its Parquet statistics) come within a
   day of the period (a tap just after midnight can fold into the day before). Not the
   roll-up: it is made from those files by the same code under the same settings, so it
@@ -24,12 +26,19 @@ found, and the range's clipped periods at either end, are evaluated in one run o
 smallest span covering them, and the whole ones among them are kept. Only evaluations of
 the whole organisation by weeks and pay periods use kept results: daily periods and
 one org unit's subtree are always computed.
+
+What it returns is what evaluating afresh returns, schema included (``conformed``) and
+"no evidence" included: each kept period records whether it had evidence when its rows
+show it or its run had none, else "not known"; a range that would otherwise have none
+to show is evaluated whole to find out. A result that cannot be written (a full disk)
+is logged and skipped: it costs the next evaluation its time, never this one its answer.
 """
 
 from __future__ import annotations
 
 import hashlib
 import importlib.metadata
+import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -41,6 +50,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from dutystation.analytics.bindings import boundaries, directives_table
 from dutystation.analytics.evaluation import EvaluationOutcome
@@ -55,6 +65,7 @@ from dutystation.events.period_results import PeriodResults
 from dutystation.events.schemas import EventKind
 from dutystation.store.schema import RosterRevision
 
+log = logging.getLogger(__name__)
 KEPT_KINDS = ("week", "pay_period")
 _DAY_COLUMN = {EventKind.BADGES: "local_date", EventKind.TIMECARDS: "date"}
 # Where things are, not what they say: a data folder copied or moved keeps its results.
@@ -68,7 +79,9 @@ _NOT_IN_KEY = {
     "smtp_password",
     "oidc_client_secret",
 }
-# Columns whose being non-zero shows the period had evidence for someone.
+# Columns only evidence makes non-zero: one of them above 0 shows the period had evidence.
+# Not ``hours_holiday`` (the calendar's holidays count there too). The converse does not
+# hold: a T&A row of 0 hours, or a holiday code on a holiday, is evidence no column shows.
 _EVIDENCE_COLUMNS = (
     "days_present_badge",
     "days_on_site_ta",
@@ -76,7 +89,6 @@ _EVIDENCE_COLUMNS = (
     "hours_field_travel",
     "hours_off_site",
     "hours_leave",
-    "hours_holiday",
     "hours_other_office",
 )
 
@@ -137,17 +149,30 @@ def _code_digest() -> bytes:
     for path in sorted(package.rglob("*.py")):
         digest.update(path.relative_to(package).as_posix().encode())
         digest.update(path.read_bytes())
-    for library in ("duckdb", "pyarrow", "holidays"):
-        digest.update(f"{library}={importlib.metadata.version(library)}".encode())
+    for library in ("duckdb", "pyarrow", "holidays", "pyspark", "sqlglot"):
+        try:
+            version = importlib.metadata.version(library)
+        except importlib.metadata.PackageNotFoundError:  # the [spark] extra is optional
+            version = "-"
+        digest.update(f"{library}={version}".encode())
     return digest.digest()
 
 
-def context_key(runtime: Runtime, directives: list[Directive], inputs: EvaluationInputs) -> str:
-    """Everything but the evidence, the kind and the period (module docstring)."""
+def roster_revision(session: Session) -> int:
+    """The roster revision (migration 0012). Read it before the org units and the
+    assignments: rows made from a roster that changed after it are then kept under a
+    revision already gone, never looked up again; read after, a change in between would
+    keep rows of the old roster under the new revision, and they would be reused."""
+    return int(session.execute(select(RosterRevision.revision)).scalar_one())
+
+
+def context_key(
+    runtime: Runtime, directives: list[Directive], inputs: EvaluationInputs, revision: int
+) -> str:
+    """Everything but the evidence, the kind and the period (module docstring);
+    ``revision``: ``roster_revision``, read before the roster."""
     digest = hashlib.sha256(_code_digest())
     digest.update(runtime.settings.model_dump_json(exclude=_NOT_IN_KEY).encode())
-    with runtime.engine.connect() as conn:
-        revision = conn.scalar(select(RosterRevision.revision))
     digest.update(f"{revision}\0{sorted(boundaries(directives))}".encode())
     for table in (
         directives_table(directives),
@@ -201,7 +226,7 @@ def _period_key(context: str, period: Period, evidence: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _had_evidence(rows: Any) -> bool:
+def _shows_evidence(rows: Any) -> bool:
     if rows.num_rows == 0:
         return False
     present = [pc.greater(pc.fill_null(rows[c], 0), 0) for c in _EVIDENCE_COLUMNS]
@@ -233,12 +258,84 @@ def _runs(
     return runs
 
 
+def _index_type(values: int) -> Any:
+    """DuckDB sizes an ENUM's indices to its values: uint8 below 256 of them."""
+    return pa.uint8() if values < 2**8 else pa.uint16() if values < 2**16 else pa.uint32()
+
+
+def _distinct(arrays: list[Any]) -> int:
+    return len(pc.unique(pa.concat_arrays(arrays)).drop_null()) if arrays else 0
+
+
+def _shown(chunks: list[Any], enough: int) -> int:
+    """How many distinct values the rows of ``chunks`` (dictionary arrays) show, counted
+    up to ``enough``: a unit's org units, say, are past 255 in the first chunk."""
+    seen: Any = None
+    for chunk in chunks:
+        shown = chunk.dictionary.take(pc.unique(chunk.indices)).drop_null()
+        seen = pc.unique(shown if seen is None else pa.concat_arrays([seen, shown]))
+        if len(seen) >= enough:
+            break
+    return 0 if seen is None else len(seen)
+
+
+def _narrowed(chunk: Any, index: Any) -> Any:
+    """``chunk`` (a dictionary array) with ``index`` indices; its unused values dropped
+    when its dictionary is too long for them."""
+    if chunk.type.index_type == index:
+        return chunk
+    if _index_type(len(chunk.dictionary)).bit_width <= index.bit_width:
+        return chunk.cast(pa.dictionary(index, chunk.type.value_type))
+    used = pc.unique(chunk.indices).drop_null()
+    positions = pc.index_in(chunk.indices, value_set=used).cast(index)
+    return pa.DictionaryArray.from_arrays(positions, chunk.dictionary.take(used))
+
+
+def conformed(parts: list[Any]) -> Any:
+    """``parts`` (tables of one evaluation's columns) as one table whose ENUM columns (the
+    dictionary columns with unsigned indices) have the narrowest indices that hold the
+    distinct values they show.
+
+    DuckDB sizes them to the ENUM's values, which depend on the range evaluated (every day
+    of it has a label, even when only weeks are asked for; the duty stations of the
+    assignments in it); Spark to the values shown. Rows of one period are the same in an
+    evaluation of the period alone, of a year, or read back from a kept result, but their
+    index types are not, and ``pa.concat_tables`` refuses to join them. Sized by the values
+    shown, a table's schema is the same whichever engine made it and whichever of its
+    periods were kept. ``reason`` (int32, encoded batch by batch) is left as it is."""
+    first = parts[0].schema
+    fields, columns = [], []
+    for i, field in enumerate(first):
+        chunks = [c for part in parts for c in part.column(i).chunks]
+        kind = field.type
+        if pa.types.is_dictionary(kind) and pa.types.is_unsigned_integer(kind.index_type):
+            values = _distinct([c.dictionary for c in chunks])
+            if values >= 2**8:  # the dictionaries may hold values no row shows
+                values = _shown(chunks, 2**8 if values < 2**16 else 2**16)
+            kind = pa.dictionary(_index_type(values), kind.value_type)
+            chunks = [_narrowed(c, kind.index_type) for c in chunks]
+        else:
+            chunks = [c if c.type == kind else c.cast(kind) for c in chunks]
+        fields.append(field.with_type(kind))
+        columns.append(pa.chunked_array(chunks, kind))
+    return pa.Table.from_arrays(columns, schema=pa.schema(fields, first.metadata))
+
+
 def _rows_of(table: Any, kind: str, labels: set[str]) -> Any:
     mask = pc.and_(
         pc.equal(table["period_kind"].cast(pa.string()), kind),
         pc.is_in(table["period_label"].cast(pa.string()), pa.array(sorted(labels), pa.string())),
     )
     return table.filter(mask)
+
+
+def _keep(
+    results: PeriodResults, period: Period, key: str, rows: Any, evident: bool | None
+) -> None:
+    try:
+        results.write(period.kind, period.label, key, rows, evident)
+    except OSError as exc:  # a full disk, a read-only folder: the next evaluation recomputes
+        log.warning("kept result of %s %s not written: %s", period.kind, period.label, exc)
 
 
 def evaluate_kept(
@@ -254,7 +351,7 @@ def evaluate_kept(
     rest from ``compute`` over the runs of days they cover (module docstring)."""
     results = PeriodResults(runtime.settings.data_dir / "periods")
     evidence = EvidenceKeys(runtime.events.root, runtime.events.manifests())
-    wanted: list[tuple[Period, str | None, tuple[Any, bool] | None]] = []
+    wanted: list[tuple[Period, str | None, tuple[Any, bool | None] | None]] = []
     for kind in kinds:
         for period in periods_of(kind, start, end):
             key = None
@@ -283,18 +380,24 @@ def evaluate_kept(
         for period, key, kept in wanted:
             if key and kept is None and period in inside:
                 rows = _rows_of(outcome.employee_periods, period.kind, {period.label})
-                results.write(period.kind, period.label, key, rows, _had_evidence(rows))
-    schema = parts[0].schema if parts else None
+                # Certain when the rows show evidence or the run had none; else unknown.
+                evident = (
+                    True if _shows_evidence(rows) else (None if outcome.has_evidence else False)
+                )
+                _keep(results, period, key, rows, evident)
+    unknown = False
     for period, _, kept in wanted:
         if kept is None or period in computed:
             continue
         table, evident = kept
-        schema = schema or table.schema
-        parts.append(table.cast(schema) if table.schema != schema else table)
-        has_evidence = has_evidence or evident
-    combined = (
-        pa.concat_tables(parts) if parts else pa.table({"employee_id": pa.array([], pa.string())})
-    )
+        parts.append(table)
+        has_evidence = has_evidence or bool(evident)
+        unknown = unknown or evident is None
+    if unknown and not has_evidence:
+        # Whether the range had any evidence rests on kept periods whose rows do not tell
+        # (a T&A row of 0 hours...): the range evaluated whole answers it, as afresh.
+        has_evidence = compute(start, end).has_evidence
+    combined = conformed(parts) if parts else pa.table({"employee_id": pa.array([], pa.string())})
     employees = pc.count_distinct(combined["employee_id"]).as_py()
     return KeptEvaluation(
         combined, employees, has_evidence, len(wanted) - len(computed), len(computed)

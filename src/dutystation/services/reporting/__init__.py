@@ -39,6 +39,7 @@ from dutystation.services.reporting.inputs import (
     period_for,
     presence_settings_for,
 )
+from dutystation.services.reporting.snapshot_reports import from_snapshot
 
 __all__ = [
     "KINDS",
@@ -241,6 +242,9 @@ def build_report(runtime: Runtime, request: ReportRequest) -> Report:
         return _distance(runtime, request)
     if builder is None:
         return _acknowledgements(runtime, request)
+    served = from_snapshot(runtime, request)  # the same report, when the snapshot holds it
+    if served is not None:
+        return served
     # Presence, capacity and the org roll-ups run on DuckDB within duckdb_memory_limit.
     with memory_errors(
         runtime.settings, f"the {request.kind} report", "ask for a shorter period or one org unit"

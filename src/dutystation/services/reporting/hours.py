@@ -86,13 +86,20 @@ WEEK_START = Column(
     description="First day of the week inside the period",
 )
 
-_SHARES = """
-    count(DISTINCT employee_id) AS employees,
+
+def shares_sql(employees: str) -> str:
+    """The columns of a row of figures, over rows with hours ``at_station``, ``off_site``,
+    ``telework`` and ``remote``; ``employees``: how those rows count people."""
+    return f"""
+    {employees} AS employees,
     round(sum(at_station) + sum(off_site), 2) AS hours_worked,
     round(sum(at_station) / nullif(sum(at_station) + sum(off_site), 0), 4) AS share_on_site,
     round(sum(off_site) / nullif(sum(at_station) + sum(off_site), 0), 4) AS share_off_site,
     round(sum(telework) / nullif(sum(at_station) + sum(off_site), 0), 4) AS share_telework,
     round(sum(remote) / nullif(sum(at_station) + sum(off_site), 0), 4) AS share_remote"""
+
+
+_SHARES = shares_sql("count(DISTINCT employee_id)")
 
 
 def hours_rows(depth: int) -> str:
@@ -148,7 +155,7 @@ def onsite_share(employee_periods: pa.Table, context: ReportContext) -> Report:
     employee_periods = within(employee_periods, context.org_unit)
     depth = group_depth(context.org_unit, employee_periods)
     root = root_label(context.org_unit, employee_periods).replace("'", "''")
-    by_unit = with_names(query(_by_unit_sql(depth, root), ev=employee_periods), context, root)
+    by_unit = query(_by_unit_sql(depth, root), ev=employee_periods)
     weekly = query(
         f"""
         WITH r AS ({hours_rows(depth)})
@@ -159,6 +166,17 @@ def onsite_share(employee_periods: pa.Table, context: ReportContext) -> Report:
         ORDER BY is_total, org_unit, week_start""",
         ev=employee_periods,
     )
+    return onsite_share_of(by_unit, weekly, context, root)
+
+
+def onsite_share_of(
+    by_unit: pa.Table, weekly: pa.Table, context: ReportContext, root: str
+) -> Report:
+    """The report from its two tables, however they were summed: per unit (``org_unit,
+    is_total`` and the share columns) and per unit and week (also ``week, week_start,
+    partial``), ordered by total last, unit and week; ``root``: the total row's code, as
+    quoted for SQL. The snapshot's sums come here too (``snapshot_reports.py``)."""
+    by_unit = with_names(by_unit, context, root)
     period = f"{context.start.isoformat()} to {context.end.isoformat()}"
     lines = [
         f"{u} {on:.1%} on site, {off:.1%} off site"
