@@ -53,7 +53,11 @@ def upgrade() -> None:
         sa.CheckConstraint("id = 1", name="ck_roster_revision_one_row"),
     )
     start = secrets.randbits(62)
-    op.execute(f"INSERT INTO roster_revision (id, revision) VALUES (1, {start})")
+    op.execute(
+        sa.text("INSERT INTO roster_revision (id, revision) VALUES (1, :start)").bindparams(
+            start=start
+        )
+    )
     if op.get_bind().dialect.name == "postgresql":
         # Statement triggers: one bump per statement, not per row of a 250,000-row COPY.
         op.execute(POSTGRES_FUNCTION)
