@@ -89,7 +89,7 @@ from dutystation.domain.directive import Directive
 from dutystation.domain.inputs import EvaluationInputs
 from dutystation.errors import ConfigError, NoEvidence, NotFound
 from dutystation.policy_files import load_directives
-from dutystation.services import kept_periods
+from dutystation.services import kept_periods, result_columns
 from dutystation.services.agreements import agreement_inputs
 from dutystation.services.exemption_records import stored_exemption_inputs
 from dutystation.store.history import assignment_intervals, org_unit_chains
@@ -318,8 +318,8 @@ def evaluate(
         counts = (kept.kept, kept.computed)
     else:
         outcome = span(start, end)
-        # The index types kept results are given (kept_periods.conformed), so both agree.
-        table = kept_periods.conformed([outcome.employee_periods])
+        # The index types kept results are given (result_columns.conformed), so both agree.
+        table = result_columns.conformed([outcome.employee_periods])
         outcome = EvaluationOutcome(table, outcome.employees, outcome.has_evidence)
         counts = (0, 0)
     scope = f" for org unit {request.org_unit}" if request.org_unit else ""
