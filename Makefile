@@ -12,7 +12,7 @@ EMPLOYEES ?= 20000
 SIZE ?= 2M
 
 .DEFAULT_GOAL := help
-.PHONY: help install lock demo test lint typecheck security audit unit bench bench-imports clean
+.PHONY: help install lock demo test test-model lint typecheck security audit unit bench bench-imports clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -51,6 +51,10 @@ unit: $(STAMP) ## the fast tests only
 
 test: lint typecheck security ## lint, typecheck, bandit and the whole test suite
 	$(BIN)/pytest -q -n 2 --dist loadgroup
+
+test-model: $(STAMP) ## RELIABILITY T21 at its CI figure: 100 runs x 30 steps (CI runs it after make test)
+	DUTYSTATION_TEST_PROFILE=model $(BIN)/pytest -q -n 2 -p no:cacheprovider \
+	  tests/integration/test_compliance_model.py -k test_the_evaluation_equals_the_reference_model
 
 bench: $(STAMP) ## evaluation suite: product, hand-written SQL, pandas, bare scan (SIZE=2M|20M|100M)
 	$(BIN)/python bench/suite.py --size $(SIZE)

@@ -9,16 +9,22 @@ says why; under ``DUTYSTATION_REQUIRE_SPARK=1`` (CI) it fails instead
 from __future__ import annotations
 
 import csv
+import io
 import shutil
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any
 
+import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from dutystation.analytics import spark_sql
 from dutystation.analytics.spark_engine import _failure_sentence, spark_session, stop_spark
 from dutystation.bootstrap import Runtime, bootstrap
 from dutystation.domain.inputs import EvaluationInputs
@@ -27,10 +33,14 @@ from dutystation.evaluation_inputs import load_agreements, load_exemptions
 from dutystation.events.rollups import ROLLUP_SCHEMAS, rollup_state
 from dutystation.events.schemas import EventKind
 from dutystation.ingest.fields import ImportKind
+from dutystation.reports.json import write_json
+from dutystation.reports.model import Report
 from dutystation.services import rollup_runs
 from dutystation.services.demo import run_demo
 from dutystation.services.evaluate import EvaluationRequest, decoded, evaluate
 from dutystation.services.importing import run_import
+from dutystation.services.reporting import ReportRequest, build_report
+from dutystation.services.reporting.snapshot_reports import from_snapshot
 from dutystation.settings import Settings, load_settings
 from spark_required import fail_without_spark, require_spark
 
@@ -297,3 +307,149 @@ def test_verify_on_spark_finds_a_tampered_roll_up(
         f"the timecards roll-up of {month} disagrees with the raw events on 2 rows (first: "
     )
     assert str(caught.value).endswith("; run `dutystation rollup rebuild`")
+
+
+# The org-unit roll-ups of the reports on Spark (services/reporting/spark_rows.py): a
+# period from a Wednesday, so its first week is partial and the snapshot (weeks from a
+# Monday) cannot serve it: both engines evaluate live.
+REPORT_START, REPORT_END = date(2025, 2, 5), date(2025, 2, 23)
+SPARK_REPORTS = [
+    ("onsite-share", None),
+    ("onsite-share", "DEA-ECA"),
+    ("workforce", None),
+    ("duty-station-test", "DEA-ECA"),
+]
+# Pay periods judged by the duty-station test: those wholly inside its period (PP02-PP04).
+PAY_PERIODS_START = date(2025, 1, 1)
+
+
+def _json(report: Report) -> str:
+    out = io.StringIO()
+    write_json(report, out)
+    return out.getvalue()
+
+
+@dataclass
+class _Collected:
+    """What pyspark handed to this process: rows per call of its two ways of doing so."""
+
+    calls: list[tuple[str, int]] = field(default_factory=list)
+
+    @property
+    def rows(self) -> int:
+        return sum(n for _, n in self.calls)
+
+
+@contextmanager
+def _counting(collected: _Collected) -> Iterator[None]:
+    """pyspark's ``DataFrame.toArrow`` and ``collect`` wrapped to count the rows they
+    return (they still do their work: nothing of ours is replaced)."""
+    from pyspark.sql.classic.dataframe import DataFrame
+
+    to_arrow, collect = DataFrame.toArrow, DataFrame.collect
+
+    def counted_arrow(frame: DataFrame) -> pa.Table:
+        table = to_arrow(frame)
+        collected.calls.append(("toArrow", table.num_rows))
+        return table
+
+    def counted_rows(frame: DataFrame) -> list[Any]:
+        rows = collect(frame)
+        collected.calls.append(("collect", len(rows)))
+        return rows
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(DataFrame, "toArrow", counted_arrow)
+        patch.setattr(DataFrame, "collect", counted_rows)
+        yield
+
+
+@pytest.fixture(scope="module")
+def report_pairs(
+    demo: tuple[Path, EvaluationInputs], spark_started: None
+) -> dict[tuple[str, str | None], tuple[Report, Report, _Collected]]:
+    """Each of ``SPARK_REPORTS`` built live on DuckDB and on Spark, with the rows pyspark
+    handed to this process while Spark built it."""
+    data, _ = demo
+    on = {e: bootstrap(load_settings(data_dir=data, analytics=e)) for e in ("duckdb", "spark")}
+    built = {}
+    for kind, unit in SPARK_REPORTS:
+        start = PAY_PERIODS_START if kind == "duty-station-test" else REPORT_START
+        request = ReportRequest(kind, start=start, end=REPORT_END, org_unit=unit)
+        assert from_snapshot(on["duckdb"], request) is None  # live on both engines
+        started = time.monotonic()
+        on_duckdb = build_report(on["duckdb"], request)
+        duckdb_s = time.monotonic() - started
+        collected = _Collected()
+        with _counting(collected):
+            started = time.monotonic()
+            on_spark = build_report(on["spark"], request)
+        print(
+            f"{kind} {unit or 'all'}: DuckDB {duckdb_s:.1f} s, Spark "
+            f"{time.monotonic() - started:.1f} s, {collected.rows} rows to the driver"
+        )
+        built[(kind, unit)] = (on_duckdb, on_spark, collected)
+    return built
+
+
+@pytest.mark.parametrize(("kind", "unit"), SPARK_REPORTS)
+def test_a_report_rolled_up_on_spark_is_duckdbs_to_the_byte(
+    report_pairs: dict[tuple[str, str | None], tuple[Report, Report, _Collected]],
+    kind: str,
+    unit: str | None,
+) -> None:
+    on_duckdb, on_spark, _ = report_pairs[(kind, unit)]
+    # Every section's rows, every column, the charts' data and texts: one JSON document.
+    assert _json(on_spark) == _json(on_duckdb)
+    for mine, theirs in zip(on_spark.sections, on_duckdb.sections, strict=True):
+        assert mine.rows == theirs.rows > 0
+        assert decoded(mine.table).to_pylist() == decoded(theirs.table).to_pylist()
+    if kind == "onsite-share":
+        weekly = on_spark.sections[1]
+        assert weekly.notes == ("Partial weeks (cut by the period): 2025-W06.",)
+        assert {r["week"] for r in weekly.table.to_pylist()} == {
+            "2025-W06",
+            "2025-W07",
+            "2025-W08",
+        }
+    if unit is not None and kind == "onsite-share":
+        totals = [r for r in on_spark.sections[0].table.to_pylist() if r["is_total"]]
+        assert [r["org_unit"] for r in totals] == [unit]
+        units = [r["org_unit"] for r in on_spark.sections[0].table.to_pylist()]
+        assert all(u == unit or u.startswith(f"{unit}-") for u in units) and len(units) > 2
+
+
+def test_spark_hands_the_driver_the_report_rows_not_the_employee_weeks(
+    report_pairs: dict[tuple[str, str | None], tuple[Report, Report, _Collected]],
+    demo: tuple[Path, EvaluationInputs],
+) -> None:
+    _, on_spark, collected = report_pairs[("onsite-share", None)]
+    shown = sum(s.rows for s in on_spark.sections)
+    runtime = bootstrap(load_settings(data_dir=demo[0]))
+    asked = EvaluationRequest(REPORT_START, REPORT_END, periods=("week",))
+    employee_weeks = evaluate(runtime, asked).employee_periods.num_rows
+    assert employee_weeks > 2500
+    # The weekly and per-unit sums, plus single-row answers (employee count, evidence,
+    # the roots of the org tree): nothing the size of one row per employee and week.
+    assert shown <= collected.rows <= shown + 10, collected.calls
+    assert max(n for _, n in collected.calls) == max(s.rows for s in on_spark.sections)
+
+
+def test_report_queries_round_and_count_days_as_duckdb_does() -> None:
+    # DuckDB rounds a double's exact binary value (0.85995 is 0.859949999...: 0.8599);
+    # Spark's round, its shortest decimal spelling (0.86): the reports round as DuckDB.
+    values = [0.85995, 0.32125, 0.28935, 12.345, 1.005, 2.5, -2.5, -0.00005, 1 / 3, None]
+    con = duckdb.connect()
+    con.register("t", pa.table({"x": pa.array(values, pa.float64())}))
+    for digits in (0, 2, 4):
+        expected = [r[0] for r in con.execute(f"SELECT round(x, {digits}) FROM t").fetchall()]
+        assert spark_sql.round_like_duckdb(values, digits) == expected, digits
+    con.close()
+    text, rounded = spark_sql.report_query(
+        "SELECT max(d) - min(d) < 6 AS short, len(string_split(p, '/')) AS n, "
+        "round(sum(x), 2) AS x2, round(count(*), 2) AS c FROM t GROUP BY p",
+        {"t": {"d": "date", "p": "string", "x": "double"}},
+    )
+    assert "DATEDIFF(MAX(t.d), MIN(t.d)) < 6" in text and "SIZE(SPLIT(" in text
+    assert rounded == {"x2": 2}  # the count is no double: Spark rounds it, as DuckDB does
+    assert "SUM(t.x) AS x2" in text

@@ -33,6 +33,15 @@ a few more:
 - ``list_reduce(xs, lambda, start)`` is ``aggregate(xs, start, lambda)``, and ``acc[-1]``
   (DuckDB counts from the end) is ``element_at(acc, -1)``.
 
+The reports' roll-ups (``report_query``, for ``services/reporting/spark_rows.py``) are
+read with the types of the relations they query, which settles what SQLGlot cannot see:
+
+- ``date - date`` (DuckDB: whole days) is ``datediff(a, b)``; Spark's is an interval.
+- ``len(list)`` is ``size(list)``; Spark's ``length`` takes strings only.
+- ``round(x, n)`` of a DOUBLE as a column of the outer SELECT is taken off and done by the
+  caller (``round_like_duckdb``): DuckDB rounds the double's exact binary value half away
+  from zero (0.85995 is 0.8599), Spark its shortest decimal spelling (0.86).
+
 ``CREATE TYPE``, ``DROP TYPE`` and ``SET`` (DuckDB's optimizer switches) are skipped by
 the caller; ``TEMP`` tables become checkpointed temporary views (``spark_engine``).
 """
@@ -41,7 +50,9 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 import sqlglot
 from sqlglot import exp
@@ -213,3 +224,59 @@ def update_as_select(update: exp.Update, columns: Sequence[tuple[str, str]]) -> 
         f"LEFT JOIN (SELECT *, TRUE AS {hit} FROM ({inner}) AS _source) AS {alias} "
         f"ON {condition}"
     )
+
+
+def _typed(node: exp.Expr, kind: object) -> bool:
+    return node.type is not None and node.type.this == kind
+
+
+def report_query(
+    sql: str, relations: Mapping[str, Mapping[str, str]]
+) -> tuple[str, dict[str, int]]:
+    """A report's DuckDB query as Spark SQL, and the outer columns whose rounding the
+    caller does (name: digits). ``relations``: each relation's columns and Spark types."""
+    from sqlglot.optimizer.annotate_types import annotate_types
+    from sqlglot.optimizer.qualify import qualify
+    from sqlglot.schema import MappingSchema
+
+    schema = MappingSchema({k: dict(v) for k, v in relations.items()}, dialect="spark")
+    (statement,) = statements(sql)
+    statement = qualify(statement, schema=schema, dialect="duckdb", quote_identifiers=False)
+    statement = annotate_types(statement, schema=schema, dialect="duckdb")
+
+    def visit(node: exp.Expr) -> exp.Expr:
+        date = exp.DataType.Type.DATE
+        if isinstance(node, exp.Sub) and _typed(node.this, date) and _typed(node.expression, date):
+            return _call("DATEDIFF", node.this.copy(), node.expression.copy())
+        if isinstance(node, exp.Length) and isinstance(node.this, exp.Split):
+            return _call("SIZE", node.this.copy())
+        return node
+
+    statement = statement.transform(visit)
+    rounded: dict[str, int] = {}
+    if isinstance(statement, exp.Select):
+        for column in statement.expressions:
+            inner, digits = column.this, None
+            if isinstance(column, exp.Alias) and isinstance(inner, exp.Round):
+                digits = inner.args.get("decimals")
+            if (
+                isinstance(digits, exp.Literal)
+                and digits.is_int
+                and int(digits.this) >= 0
+                and _typed(inner.this, exp.DataType.Type.DOUBLE)
+            ):
+                rounded[column.alias] = int(digits.this)
+                inner.replace(inner.this)
+    statement = rewrite(statement, lambda paths: "")
+    return spark_text(statement), rounded
+
+
+def round_like_duckdb(values: Sequence[Any], digits: int) -> list[Any]:
+    """DuckDB's ``round(double, digits)``: the exact binary value, half away from zero."""
+    step = Decimal(1).scaleb(-digits)
+    return [
+        v
+        if v is None or v != v or v in (float("inf"), float("-inf"))
+        else float(Decimal(v).quantize(step, ROUND_HALF_UP))
+        for v in values
+    ]

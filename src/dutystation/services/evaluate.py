@@ -58,11 +58,12 @@ kernels (``match_substring``...) do not: use DuckDB, or ``decoded(table)`` first
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -119,6 +120,21 @@ class EvaluationResult:
     # when they do not apply (daily periods, one org unit, keep_period_results off).
     periods_kept: int = 0
     periods_computed: int = 0
+
+
+class Evaluator(Protocol):
+    """Runs ``evaluate_sql`` somewhere of the caller's choosing (``evaluate(evaluator=)``)."""
+
+    def __call__(
+        self,
+        tables: EvaluationTables,
+        *,
+        timecards: str,
+        badges: str,
+        start: date,
+        end: date,
+        kinds: Sequence[str],
+    ) -> EvaluationOutcome: ...
 
 
 def decoded(table: Any) -> Any:
@@ -220,8 +236,9 @@ def _evaluate_span(
     intervals: Any,
     directives: list[Directive],
     inputs: EvaluationInputs,
+    evaluator: Evaluator | None = None,
 ) -> EvaluationOutcome:
-    """The evaluation of ``start..end`` on the configured engine."""
+    """The evaluation of ``start..end`` on the configured engine, or by ``evaluator``."""
     reads = runtime.settings.evaluation_reads
     sources = event_sources(runtime.events, start, end, rollup=reads == "rollup")
     tables = EvaluationTables(
@@ -236,6 +253,15 @@ def _evaluate_span(
         agreements=agreements_table(inputs.agreements),
         selected_units=selected,
     )
+    if evaluator is not None:
+        return evaluator(
+            tables,
+            timecards=sources.timecards,
+            badges=sources.badges,
+            start=start,
+            end=end,
+            kinds=kinds,
+        )
     if runtime.settings.analytics == "spark":
         # The same SQL, translated statement by statement (docs/spark.md).
         try:
@@ -262,10 +288,14 @@ def evaluate(
     *,
     inputs: EvaluationInputs | None = None,
     directives: list[Directive] | None = None,
+    evaluator: Evaluator | None = None,
 ) -> EvaluationResult:
     """Evaluate ``request``. ``inputs`` and ``directives`` default to what the settings
     name (``load_inputs``, ``policies_dir``); tests pass their own. Whole periods already
     evaluated with the same inputs are read back (``services/kept_periods.py``).
+    ``evaluator`` runs the evaluation instead of the configured engine, and without kept
+    results: the Spark reports keep the rows on Spark with it (``reporting/spark_rows.py``),
+    and the result's ``employee_periods`` is then what ``evaluator`` returned.
 
     Raises ``NotFound`` for an unknown org unit, ``NoEvidence`` when the range holds no
     T&A hours or badge events, ``ConfigError`` for a bad request or policy file."""
@@ -309,9 +339,10 @@ def evaluate(
             intervals=loaded[0],
             directives=directives,
             inputs=inputs,
+            evaluator=evaluator,
         )
 
-    if kept_periods.applies(runtime, request.org_unit, kinds):
+    if evaluator is None and kept_periods.applies(runtime, request.org_unit, kinds):
         context = kept_periods.context_key(runtime, directives, inputs, revision)
         kept = kept_periods.evaluate_kept(runtime, start, end, kinds, context=context, compute=span)
         outcome = EvaluationOutcome(kept.employee_periods, kept.employees, kept.has_evidence)

@@ -4,18 +4,22 @@
 ``build_report(runtime, ReportRequest(kind, ...))`` resolves the period (cut to the days
 with evidence), checks the org unit, runs the evaluation or the badge queries it needs and
 hands their Arrow tables to the report's builder (one module per area; each aggregates
-with DuckDB, never a Python loop over employees or days). docs/reports.md describes every
+with DuckDB, never a Python loop over employees or days). With ``analytics = "spark"``,
+onsite-share, workforce and duty-station-test keep the evaluation on Spark and run their
+SQL there (``spark_rows.py``). docs/reports.md describes every
 report, its columns and the formats."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from dutystation.analytics.engine import memory_errors
 from dutystation.bootstrap import Runtime
 from dutystation.errors import ConfigError
 from dutystation.reports.model import Report, Section
 from dutystation.services import presence as badges_service
+from dutystation.services.evaluate import EvaluationRequest
 from dutystation.services.reporting import (
     agreement_coverage,
     badges,
@@ -39,6 +43,7 @@ from dutystation.services.reporting.inputs import (
     period_for,
     presence_settings_for,
 )
+from dutystation.services.reporting.periods import Period
 from dutystation.services.reporting.snapshot_reports import from_snapshot
 
 __all__ = [
@@ -51,16 +56,48 @@ __all__ = [
 ]
 
 
+def _on_spark(
+    runtime: Runtime,
+    request: ReportRequest,
+    setting: Setting,
+    period: Period,
+    kinds: tuple[str, ...],
+    build: Callable[[Any], Report],
+) -> Report:
+    """``build`` over the evaluation kept on Spark, which hands back only the report's
+    sums (``spark_rows.py``), not one row per employee and period."""
+    try:
+        from dutystation.services.reporting.spark_rows import report_on_spark
+    except ModuleNotFoundError:  # sqlglot: the [spark] extra is not installed
+        raise ConfigError(
+            "analytics = spark needs pyspark and sqlglot: pip install 'dutystation[spark]'"
+        ) from None
+    asked = EvaluationRequest(period.start, period.end, request.org_unit, kinds)
+    job = f"the {request.kind} report"
+    return report_on_spark(runtime, asked, setting.directives, job, build)
+
+
 def _onsite_share(runtime: Runtime, request: ReportRequest, setting: Setting) -> Report:
     period = period_for(request, setting)
+    context = context_for(request, setting, period)
+    if runtime.settings.analytics == "spark":
+        return _on_spark(
+            runtime, request, setting, period, ("week",), lambda t: hours.onsite_share(t, context)
+        )
     table = evaluate_periods(runtime, request, setting, period, ("week",))
-    return hours.onsite_share(table, context_for(request, setting, period))
+    return hours.onsite_share(table, context)
 
 
 def _workforce(runtime: Runtime, request: ReportRequest, setting: Setting) -> Report:
     period = period_for(request, setting)
+    context = context_for(request, setting, period)
+    if runtime.settings.analytics == "spark":
+        # workforce() takes the SparkRows as its table: tables.py's helpers run on them.
+        return _on_spark(
+            runtime, request, setting, period, ("week",), lambda t: workforce.workforce(t, context)
+        )
     table = evaluate_periods(runtime, request, setting, period, ("week",))
-    return workforce.workforce(table, context_for(request, setting, period))
+    return workforce.workforce(table, context)
 
 
 def _compliance_plan(runtime: Runtime, request: ReportRequest, setting: Setting) -> Report:
@@ -82,8 +119,18 @@ def _not_returned(runtime: Runtime, request: ReportRequest, setting: Setting) ->
 
 def _duty_station_test(runtime: Runtime, request: ReportRequest, setting: Setting) -> Report:
     period = period_for(request, setting)
+    context = context_for(request, setting, period)
+    if runtime.settings.analytics == "spark":
+        return _on_spark(
+            runtime,
+            request,
+            setting,
+            period,
+            ("pay_period",),
+            lambda t: duty_station.duty_station_test(t, context),
+        )
     table = evaluate_periods(runtime, request, setting, period, ("pay_period",))
-    return duty_station.duty_station_test(table, context_for(request, setting, period))
+    return duty_station.duty_station_test(table, context)
 
 
 def _utilisation(runtime: Runtime, request: ReportRequest, setting: Setting) -> Report:

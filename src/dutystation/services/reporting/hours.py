@@ -18,6 +18,7 @@ from dutystation.reports.model import Column, ColumnKind, Report
 from dutystation.services.reporting.tables import (
     TOTAL,
     UNIT,
+    EngineRows,
     ReportContext,
     group_depth,
     group_sql,
@@ -151,7 +152,7 @@ def _by_unit_sql(depth: int, root: str) -> str:
     ORDER BY is_total, org_unit"""
 
 
-def onsite_share(employee_periods: pa.Table, context: ReportContext) -> Report:
+def onsite_share(employee_periods: pa.Table | EngineRows, context: ReportContext) -> Report:
     employee_periods = within(employee_periods, context.org_unit)
     depth = group_depth(context.org_unit, employee_periods)
     root = root_label(context.org_unit, employee_periods).replace("'", "''")

@@ -2,14 +2,16 @@
 filter and the context a report is built in.
 
 The builders aggregate the evaluation's and the badge services' Arrow tables with SQL
-(DuckDB in-process): no Python loop over employees or days. Every section goes through
-``section()``, which removes confidential exemption categories from every text column, so
-no builder can forget to (DESIGN.md §5: medical and disability matters never appear in
-reports or exports)."""
+(DuckDB in-process): no Python loop over employees or days. With ``analytics = "spark"``
+some get ``EngineRows`` instead (the evaluation kept on Spark, ``spark_rows.py``), and
+the same SQL runs there. Every section goes through ``section()``, which removes
+confidential exemption categories from every text column, so no builder can forget to
+(DESIGN.md §5: medical and disability matters never appear in reports or exports)."""
 
 from __future__ import annotations
 
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -86,8 +88,33 @@ class ReportContext:
         return self.unit_names.get(code, code)
 
 
+class EngineRows(ABC):
+    """An evaluation's result kept on another engine (a Spark view: ``spark_rows.py``)
+    rather than handed over as Arrow. ``query``, ``within``, ``group_depth`` and
+    ``root_label`` take one in place of a table and run there, so a builder's SQL runs
+    unchanged and only its aggregated rows reach this process."""
+
+    @abstractmethod
+    def query(self, sql: str, tables: Mapping[str, Any]) -> pa.Table:
+        """``sql`` (DuckDB's text) with each of ``tables`` as a relation of that name."""
+
+    @abstractmethod
+    def within(self, org_unit: str) -> EngineRows: ...
+
+    @abstractmethod
+    def group_depth(self, org_unit: str) -> int: ...
+
+    @abstractmethod
+    def roots(self) -> list[str]:
+        """The distinct first segments of ``org_path``."""
+
+
 def query(sql: str, **tables: Any) -> pa.Table:
-    """Run ``sql`` with each keyword registered as a relation of that name."""
+    """Run ``sql`` with each keyword registered as a relation of that name; on the
+    engine that holds them when one is ``EngineRows``."""
+    for table in tables.values():
+        if isinstance(table, EngineRows):
+            return table.query(sql, tables)
     # The process's shared in-memory database, two threads: the inputs are the
     # evaluation's result tables, already aggregated per employee and period, small next
     # to the events behind them (a database of its own per query cost more than the query).
@@ -126,20 +153,25 @@ def section(
     return Section(key, title, tuple(columns), redact(picked), tuple(notes), chart, total)
 
 
-def within(table: pa.Table, org_unit: str | None) -> pa.Table:
+def within(table: pa.Table | EngineRows, org_unit: str | None) -> pa.Table | EngineRows:
     """The rows of ``org_unit`` and the units below it (the evaluation already returns only
-    those; this keeps a builder right whatever table it is handed)."""
+    those; this keeps a builder right whatever table it is handed). ``table``: Arrow, or
+    ``EngineRows`` (then ``EngineRows`` too)."""
     if org_unit is None:
         return table
+    if isinstance(table, EngineRows):
+        return table.within(org_unit)
     pattern = f"(^|/){re.escape(org_unit)}(/|$)"
     return table.filter(pc.match_substring_regex(table.column("org_path"), pattern=pattern))
 
 
-def group_depth(org_unit: str | None, table: pa.Table) -> int:
+def group_depth(org_unit: str | None, table: pa.Table | EngineRows) -> int:
     """How many path segments the report's root has: rows are grouped by the unit one
     level below it. No org unit: the roots (departments), so rows are components."""
     if org_unit is None:
         return 1
+    if isinstance(table, EngineRows):
+        return table.group_depth(org_unit)
     with shared_connection() as con:
         con.register("t", table.select(["org_path"]))
         row = con.execute(
@@ -157,10 +189,13 @@ def group_sql(depth: int) -> str:
     )
 
 
-def root_label(org_unit: str | None, table: pa.Table) -> str:
+def root_label(org_unit: str | None, table: pa.Table | EngineRows) -> str:
     """The code the total row carries: the org unit asked for, or the single root."""
     if org_unit is not None:
         return org_unit
+    if isinstance(table, EngineRows):
+        values = [v for v in table.roots() if v]
+        return values[0] if len(values) == 1 else "all"
     roots = query("SELECT DISTINCT split_part(org_path, '/', 1) AS r FROM t", t=table)
     values = [v for v in roots.column("r").to_pylist() if v]
     return values[0] if len(values) == 1 else "all"
