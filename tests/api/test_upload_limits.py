@@ -153,7 +153,8 @@ def test_a_million_urlencoded_fields_are_refused(world: World) -> None:
 def test_a_stalled_upload_is_answered_408_and_others_are_served_meanwhile(
     world: World,
 ) -> None:
-    app = create_app(world.settings(request_body_idle_seconds=1.5))
+    idle = 1.5
+    app = create_app(world.settings(request_body_idle_seconds=idle))
     token = world.users["agency_admin"].token
     with serving(app) as base_url:
         address = urlsplit(base_url)
@@ -167,16 +168,20 @@ def test_a_stalled_upload_is_answered_408_and_others_are_served_meanwhile(
             sock.sendall(b"--b0undary\r\n")  # and then nothing more
             slow.append(sock)
         try:
-            timed_probe(probe, host)  # queued behind the slow requests' headers
-            latencies = [timed_probe(probe, host) for _ in range(100)]
+            latencies = [timed_probe(probe, host) for _ in range(101)]
             for sock in slow:
                 assert status_line(sock).startswith("HTTP/1.1 408")
         finally:
             for sock in slow:
                 sock.close()
             probe.close()
-    p99 = statistics.quantiles(latencies, n=100)[98]
-    assert p99 < 0.1, f"p99 {p99 * 1000:.0f} ms while {SLOW_CLIENTS} uploads stall"
+    # A server that waited on a stalled upload would hold a request for the whole idle
+    # time; one that serves others meanwhile answers them in milliseconds. The median and
+    # the worst, not a p99 against a tight figure: on a loaded CI machine a few requests
+    # wait for a core, which says nothing about the uploads (latency figures are bench/'s).
+    worst = max(latencies)
+    assert statistics.median(latencies) < 0.1, f"median {statistics.median(latencies):.3f} s"
+    assert worst < idle, f"a request waited {worst:.2f} s while {SLOW_CLIENTS} uploads stalled"
     assert uploads_left(world) == []
 
 
