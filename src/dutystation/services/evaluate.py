@@ -58,12 +58,13 @@ kernels (``match_substring``...) do not: use DuckDB, or ``decoded(table)`` first
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from functools import partial
 from importlib import resources
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -122,19 +123,10 @@ class EvaluationResult:
     periods_computed: int = 0
 
 
-class Evaluator(Protocol):
-    """Runs ``evaluate_sql`` somewhere of the caller's choosing (``evaluate(evaluator=)``)."""
-
-    def __call__(
-        self,
-        tables: EvaluationTables,
-        *,
-        timecards: str,
-        badges: str,
-        start: date,
-        end: date,
-        kinds: Sequence[str],
-    ) -> EvaluationOutcome: ...
+# Runs the evaluation somewhere of the caller's choosing (``evaluate(evaluator=)``): called
+# as ``evaluate_sql`` is, without its connection (tables, then timecards, badges, start,
+# end and kinds by keyword).
+Evaluator = Callable[..., EvaluationOutcome]
 
 
 def decoded(table: Any) -> Any:
@@ -253,16 +245,7 @@ def _evaluate_span(
         agreements=agreements_table(inputs.agreements),
         selected_units=selected,
     )
-    if evaluator is not None:
-        return evaluator(
-            tables,
-            timecards=sources.timecards,
-            badges=sources.badges,
-            start=start,
-            end=end,
-            kinds=kinds,
-        )
-    if runtime.settings.analytics == "spark":
+    if evaluator is None and runtime.settings.analytics == "spark":
         # The same SQL, translated statement by statement (docs/spark.md).
         try:
             from dutystation.analytics.spark_engine import evaluate_on_spark
@@ -270,8 +253,9 @@ def _evaluate_span(
             raise ConfigError(
                 "analytics = spark needs pyspark and sqlglot: pip install 'dutystation[spark]'"
             ) from None
-        return evaluate_on_spark(
-            runtime.settings,
+        evaluator = partial(evaluate_on_spark, runtime.settings)
+    if evaluator is not None:
+        return evaluator(
             tables,
             timecards=sources.timecards,
             badges=sources.badges,
