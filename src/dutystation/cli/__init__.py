@@ -6,6 +6,7 @@ DUTYSTATION_DEBUG=1."""
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 
@@ -45,29 +46,45 @@ def _root(
     """Configuration comes from DUTYSTATION_* environment variables and ./dutystation.toml."""
 
 
-def _register() -> None:
-    # Imported here so each command group lives in its own module.
-    from dutystation.cli import (  # noqa: F401
-        agreements,
-        audit,
-        db,
-        demo,
-        designate,
-        disclosures,
-        evaluate,
-        exemptions,
-        imports,
-        medical,
-        notices,
-        reports,
-        rollup,
-        serve,
-        users,
-    )
+# The modules defining each top-level command or group (``db`` gets ``audit``'s commands
+# too). A command imports only its own: importing them all costs about a second of CPU,
+# which every nightly import would spend beside a server (RELIABILITY T27).
+# tests/unit/test_cli_commands.py checks this against what the modules register.
+COMMAND_MODULES: dict[str, tuple[str, ...]] = {
+    "agreements": ("agreements",),
+    "audit": ("audit",),
+    "db": ("db", "audit"),
+    "demo": ("demo",),
+    "designate": ("designate",),
+    "disclosures": ("disclosures",),
+    "evaluate": ("evaluate",),
+    "exemptions": ("exemptions",),
+    "grievances": ("agreements",),
+    "import": ("imports",),
+    "medical": ("medical",),
+    "notices": ("notices",),
+    "report": ("reports",),
+    "rollup": ("rollup",),
+    "serve": ("serve",),
+    "users": ("users",),
+    "verify": ("rollup",),
+}
+
+
+def _register(argv: list[str] | None = None) -> None:
+    """Import the modules of the command ``argv`` names (each command group lives in its
+    own module and registers itself), or all of them: for ``--help``, no command, one
+    not known (click then lists them and suggests the nearest), or ``argv`` None."""
+    named = next((arg for arg in (argv or [])[1:] if not arg.startswith("-")), None)
+    wanted = COMMAND_MODULES.get(named or "")
+    if wanted is None:
+        wanted = tuple(sorted({m for modules in COMMAND_MODULES.values() for m in modules}))
+    for module in wanted:
+        importlib.import_module(f"dutystation.cli.{module}")
 
 
 def main() -> None:
-    _register()
+    _register(sys.argv)
     try:
         # Outside standalone mode click returns the code of a `typer.Exit` instead of
         # exiting with it.
