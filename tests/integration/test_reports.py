@@ -33,8 +33,7 @@ from dutystation.settings import Settings
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("reports")]
 EMPLOYEES = 1000
-# Until dutystation.cli registers the reports module itself, the subprocess imports it.
-CLI = "import dutystation.cli.reports; from dutystation.cli import main; main()"
+CLI = "from dutystation.cli import main; main()"
 FORBIDDEN = re.compile(
     r"medical|disabilit|physical[_ ]incapacity|reasonable[_ ]accommodation", re.I
 )
