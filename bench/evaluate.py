@@ -134,6 +134,26 @@ def step_product(
     return result.employee_periods
 
 
+def step_export(path: Path, weeks: int, limit: str, out: Path) -> int:
+    """The product's evaluation by ISO week streamed to a Parquet file
+    (``dutystation evaluate --export``): the rows never all in memory. Returns the rows."""
+    from dutystation.bootstrap import bootstrap
+    from dutystation.services.disclosures import stated
+    from dutystation.services.evaluate import EvaluationRequest
+    from dutystation.services.evaluation_export import export_evaluation
+    from dutystation.settings import load_settings
+
+    settings = load_settings(
+        data_dir=path,
+        duckdb_memory_limit=limit,
+        evaluation_reads="raw",
+        policies_dir=str(path / "policies"),
+    )
+    request = EvaluationRequest(START, end_of(weeks), periods=("week",))
+    done = export_evaluation(bootstrap(settings), request, out, stated("benchmark"))
+    return done.rows
+
+
 def product_figure(table: pa.Table) -> pa.Table:
     con = duckdb.connect()
     con.register("t", table)
@@ -199,6 +219,13 @@ def step_scan(path: Path, limit: str) -> pa.Table:
 
 def run_step(step: str, path: Path, weeks: int, limit: str, out: Path) -> None:
     started, cpu = time.perf_counter(), time.process_time()
+    if step == "product-export":
+        rows = step_export(path, weeks, limit, out)
+        wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+        print(
+            json.dumps({"wall_s": wall, "cpu_s": cpu, "rows": rows, "peak_rss_mb": peak_rss_mb()})
+        )
+        return
     if step == "product":
         table = step_product(path, weeks, limit, ("week",))
     elif step == "product-rollup":

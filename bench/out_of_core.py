@@ -1,15 +1,18 @@
 """Evaluation as the data outgrows memory: the growth curve, and 1 billion events.
 
     .venv/bin/python bench/out_of_core.py                        # 13, 26, 52 weeks
-    .venv/bin/python bench/out_of_core.py --weeks 13,26,52,78 --memory-limit 2GB
+    .venv/bin/python bench/out_of_core.py --weeks 26,65 --memory-limit 1GB --export
+    .venv/bin/python bench/out_of_core.py --employees 1000000 --weeks 70 --export  # 1B events
 
-250,000 employees (``bench/evaluate.py``'s data, about 3.6M badge events a week), more
-and more weeks; each size evaluated by ISO week from the raw events (the product step of
-``bench/evaluate.py``, a fresh child process each) under one DuckDB ``memory_limit``.
-Prints wall time, peak RSS and events per second per size, then two least-squares lines
-through the points (seconds against events, peak RSS against result rows) and what they
-give for 1 billion events. DuckDB keeps to its limit, spilling past it; the peak grows
-with the result the caller holds (one row per employee and week), not with events.
+250,000 employees by default (``bench/evaluate.py``'s data, about 3.6M badge events a
+week per 250,000), more and more weeks; each size evaluated by ISO week from the raw
+events (the product step of ``bench/evaluate.py``, a fresh child process each) under one
+DuckDB ``memory_limit``. Prints wall time, peak RSS and events per second per size, then
+two least-squares lines through the points (seconds against events, peak RSS against
+result rows) and what they give for 1 billion events. DuckDB keeps to its limit, spilling
+past it. Without ``--export`` the peak grows with the result the caller holds (one row
+per employee and week); with it the rows are streamed to a Parquet file
+(``dutystation evaluate --export``) and the peak stays flat.
 """
 
 from __future__ import annotations
@@ -32,21 +35,30 @@ BILLION = 1_000_000_000
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--weeks", default="13,26,52", help="sizes, in weeks of 250,000 people")
+    parser.add_argument("--weeks", default="13,26,52", help="sizes, in weeks of --employees")
+    parser.add_argument("--employees", type=int, default=EMPLOYEES)
     parser.add_argument("--memory-limit", default="3GB")
+    parser.add_argument(
+        "--export",
+        action="store_true",
+        help="stream the rows to a Parquet file (dutystation evaluate --export) instead of "
+        "handing them to the caller whole",
+    )
     args = parser.parse_args()
     out_dir = BENCH / "out"
     out_dir.mkdir(exist_ok=True)
     points: list[tuple[int, float, float, int]] = []
-    print(f"{os.cpu_count()} cores; DuckDB memory_limit {args.memory_limit}", flush=True)
+    how = "streamed to a Parquet file" if args.export else "handed to the caller whole"
+    print(f"{os.cpu_count()} cores; DuckDB memory_limit {args.memory_limit}; rows {how}")
     print("| weeks | badge events | timecards | wall s | peak RSS MB | events/s | rows |")
     print("|---:|---:|---:|---:|---:|---:|---:|")
     for weeks in (int(w) for w in args.weeks.split(",")):
-        path = ensure_data(EMPLOYEES, weeks)
+        path = ensure_data(args.employees, weeks)
         events = sum(pq.read_metadata(f).num_rows for f in event_files(path, "badges"))
         cards = sum(pq.read_metadata(f).num_rows for f in event_files(path, "timecards"))
         load = os.getloadavg()[0]
-        run = run_in_child("product", EMPLOYEES, weeks, args.memory_limit, out_dir / "ooc.parquet")
+        step = "product-export" if args.export else "product"
+        run = run_in_child(step, args.employees, weeks, args.memory_limit, out_dir / "ooc.parquet")
         points.append((events, run["wall_s"], run["peak_rss_mb"], int(run["rows"])))
         print(
             f"| {weeks} | {events:,} | {cards:,} | {run['wall_s']:.1f} | "

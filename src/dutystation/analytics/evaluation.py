@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -99,21 +99,26 @@ def _periods(con: duckdb.DuckDBPyConnection, kind: str, start: date, end: date) 
     """)
 
 
-def _arrow(con: duckdb.DuckDBPyConnection, query: str) -> Any:
-    """The rows of ``query`` as Arrow, ``reason`` dictionary encoded batch by batch as it
-    streams out: its texts are not known in advance, but a few hundred distinct ones
-    cover a million rows (the other category columns are ENUMs already)."""
+def _batches(con: duckdb.DuckDBPyConnection, query: str) -> tuple[pa.Schema, Iterator[Any]]:
+    """The schema of ``query``'s rows and their batches as they stream out, ``reason``
+    dictionary encoded batch by batch: its texts are not known in advance, but a few
+    hundred distinct ones cover a million rows (the other category columns are ENUMs
+    already)."""
     reader = con.sql(query).to_arrow_reader()
-    batches = []
-    for batch in reader:
-        index = batch.schema.get_field_index("reason")
-        batches.append(batch.set_column(index, "reason", pc.dictionary_encode(batch["reason"])))
-    if not batches:
-        empty = reader.schema
-        index = empty.get_field_index("reason")
-        reason = pa.field("reason", pa.dictionary(pa.int32(), pa.string()))
-        return empty.set(index, reason).empty_table()
-    return pa.Table.from_batches(batches)
+    index = reader.schema.get_field_index("reason")
+    schema = reader.schema.set(index, pa.field("reason", pa.dictionary(pa.int32(), pa.string())))
+
+    def encoded() -> Iterator[Any]:
+        for batch in reader:
+            yield batch.set_column(index, "reason", pc.dictionary_encode(batch["reason"]))
+
+    return schema, encoded()
+
+
+def _arrow(con: duckdb.DuckDBPyConnection, query: str) -> Any:
+    """The rows of ``query`` as one Arrow table (``_batches`` collected)."""
+    schema, batches = _batches(con, query)
+    return pa.Table.from_batches(list(batches), schema=schema)
 
 
 def evaluate_sql(
@@ -125,10 +130,13 @@ def evaluate_sql(
     start: date,
     end: date,
     kinds: Sequence[str],
+    sink: Callable[[Any], None] | None = None,
 ) -> EvaluationOutcome:
     """Run the evaluation on ``con``. ``timecards`` and ``badges`` are relations (usable
     after FROM) with the event store's columns; the caller prunes them to the range's
-    months. Rows come in no particular order."""
+    months. Rows come in no particular order. With ``sink``, each batch of rows is handed
+    to it as it streams out of DuckDB and the outcome's ``employee_periods`` is None: the
+    rows are never all in memory at once (an export of years of a large department)."""
     unknown = [k for k in kinds if k not in PERIOD_KINDS]
     if unknown or not kinds:
         raise ValueError(f"period kinds must be some of {', '.join(PERIOD_KINDS)}")
@@ -171,7 +179,14 @@ def evaluate_sql(
                 con.execute(statement)
             clock.lap(f"{kind}: period tables")
             query = periods_sql(kind, filtered=tables.selected_units is not None)
-            parts.append(_arrow(con, query))
-            clock.lap(f"{kind}: {parts[-1].num_rows} rows")
+            if sink is None:
+                parts.append(_arrow(con, query))
+                clock.lap(f"{kind}: {parts[-1].num_rows} rows")
+                continue
+            for batch in _batches(con, query)[1]:
+                sink(batch)
+            clock.lap(f"{kind}: rows handed over")
+    if sink is not None:
+        return EvaluationOutcome(None, employees, evidence > 0)
     table = pa.concat_tables(parts) if parts else pa.table({})
     return EvaluationOutcome(table, employees, evidence > 0)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
 from typing import Any, cast
@@ -241,9 +241,12 @@ def evaluate_on_spark(
     start: date,
     end: date,
     kinds: Sequence[str],
+    sink: Callable[[Any], None] | None = None,
 ) -> EvaluationOutcome:
     """``evaluate_sql`` on Spark: same arguments (``timecards``/``badges`` are the DuckDB
-    relations of ``event_sources``), same outcome."""
+    relations of ``event_sources``), same outcome. With a ``sink`` (``evaluate_sql``'s),
+    each period kind's rows are collected on the driver and handed over batch by batch:
+    memory holds one kind's rows at a time, not all of them."""
     with spark_connection(settings, "the evaluation") as connection:
         outcome = evaluate_sql(
             cast(Any, connection),
@@ -253,7 +256,10 @@ def evaluate_on_spark(
             start=start,
             end=end,
             kinds=kinds,
+            sink=None if sink is None else lambda b: sink(_like_duckdb(pa.Table.from_batches([b]))),
         )
+    if sink is not None:
+        return outcome
     return EvaluationOutcome(
         _like_duckdb(outcome.employee_periods), outcome.employees, outcome.has_evidence
     )

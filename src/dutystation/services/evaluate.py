@@ -123,6 +123,10 @@ class EvaluationResult:
     periods_computed: int = 0
 
 
+# Takes the rows of an evaluation batch by batch (``evaluate(sink=)``): a pyarrow
+# RecordBatch or Table with the columns of the module docstring.
+Sink = Callable[[Any], None]
+
 # Runs the evaluation somewhere of the caller's choosing (``evaluate(evaluator=)``): called
 # as ``evaluate_sql`` is, without its connection (tables, then timecards, badges, start,
 # end and kinds by keyword).
@@ -198,6 +202,7 @@ def _evaluate_duckdb(
     start: date,
     end: date,
     kinds: list[str],
+    sink: Sink | None,
 ) -> EvaluationOutcome:
     runtime.settings.tmp_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="evaluation-", dir=runtime.settings.tmp_dir) as scratch:
@@ -212,6 +217,7 @@ def _evaluate_duckdb(
                     start=start,
                     end=end,
                     kinds=kinds,
+                    sink=sink,
                 )
         finally:
             con.close()
@@ -229,6 +235,7 @@ def _evaluate_span(
     directives: list[Directive],
     inputs: EvaluationInputs,
     evaluator: Evaluator | None = None,
+    sink: Sink | None = None,
 ) -> EvaluationOutcome:
     """The evaluation of ``start..end`` on the configured engine, or by ``evaluator``."""
     reads = runtime.settings.evaluation_reads
@@ -253,7 +260,7 @@ def _evaluate_span(
             raise ConfigError(
                 "analytics = spark needs pyspark and sqlglot: pip install 'dutystation[spark]'"
             ) from None
-        evaluator = partial(evaluate_on_spark, runtime.settings)
+        evaluator = partial(evaluate_on_spark, runtime.settings, sink=sink)
     if evaluator is not None:
         return evaluator(
             tables,
@@ -263,7 +270,9 @@ def _evaluate_span(
             end=end,
             kinds=kinds,
         )
-    return _evaluate_duckdb(runtime, tables, sources.timecards, sources.badges, start, end, kinds)
+    return _evaluate_duckdb(
+        runtime, tables, sources.timecards, sources.badges, start, end, kinds, sink
+    )
 
 
 def evaluate(
@@ -273,17 +282,24 @@ def evaluate(
     inputs: EvaluationInputs | None = None,
     directives: list[Directive] | None = None,
     evaluator: Evaluator | None = None,
+    sink: Sink | None = None,
 ) -> EvaluationResult:
     """Evaluate ``request``. ``inputs`` and ``directives`` default to what the settings
     name (``load_inputs``, ``policies_dir``); tests pass their own. Whole periods already
     evaluated with the same inputs are read back (``services/kept_periods.py``).
     ``evaluator`` runs the evaluation instead of the configured engine, and without kept
     results: the Spark reports keep the rows on Spark with it (``reporting/spark_rows.py``),
-    and the result's ``employee_periods`` is then what ``evaluator`` returned.
+    and the result's ``employee_periods`` is then what ``evaluator`` returned. With
+    ``sink``, every batch of rows goes to it as it is made (on DuckDB, while the query
+    still runs) and ``employee_periods`` is None: the rows are computed afresh, never kept
+    nor read back, and never all in memory (``services/evaluation_export.py``). A sink
+    may be handed some rows before ``NoEvidence`` is raised.
 
     Raises ``NotFound`` for an unknown org unit, ``NoEvidence`` when the range holds no
     T&A hours or badge events, ``ConfigError`` for a bad request or policy file."""
     _check(request)
+    if sink is not None and evaluator is not None:
+        raise ValueError("an evaluation goes to a sink or to an evaluator, not both")
     start, end = request.start, request.end
     with Session(runtime.engine) as session:
         revision = kept_periods.roster_revision(session)  # before the roster: see there
@@ -312,7 +328,8 @@ def evaluate(
         if not loaded:  # the roster is read only when something must be computed
             with Session(runtime.engine) as session:
                 loaded.append(assignment_intervals(session))
-            _check_daily_rows(request, loaded[0], selected)
+            if sink is None:  # streamed rows need no room in memory
+                _check_daily_rows(request, loaded[0], selected)
         return _evaluate_span(
             runtime,
             first,
@@ -324,9 +341,13 @@ def evaluate(
             directives=directives,
             inputs=inputs,
             evaluator=evaluator,
+            sink=sink,
         )
 
-    if evaluator is None and kept_periods.applies(runtime, request.org_unit, kinds):
+    if sink is not None:
+        outcome = span(start, end)
+        counts = (0, 0)
+    elif evaluator is None and kept_periods.applies(runtime, request.org_unit, kinds):
         context = kept_periods.context_key(runtime, directives, inputs, revision)
         kept = kept_periods.evaluate_kept(runtime, start, end, kinds, context=context, compute=span)
         outcome = EvaluationOutcome(kept.employee_periods, kept.employees, kept.has_evidence)

@@ -78,6 +78,14 @@ def build_report_for(runtime: Runtime, actor: Actor, request: ReportRequest) -> 
         raise ConfigError(f"no report {request.kind!r}; the reports are {', '.join(KINDS)}")
     unit = request.org_unit
     attempt = Change(Operation.REPORT_READ.value, "report", request.kind, after={"org_unit": unit})
+    check_report_scope(runtime, actor, unit, attempt)
+    return build_report(runtime, request)
+
+
+def check_report_scope(runtime: Runtime, actor: Actor, unit: str | None, attempt: Change) -> None:
+    """Pass when ``actor`` may read reports of ``unit`` (None: of the whole organisation);
+    a refusal is recorded in the audit trail as ``attempt``. ``Forbidden`` for a role that
+    reads no report; ``NotFound`` for an org unit unknown or out of scope."""
     with (
         denials_recorded(runtime.engine, actor, attempt),
         translate_errors(),
@@ -101,4 +109,3 @@ def build_report_for(runtime: Runtime, actor: Actor, request: ReportRequest) -> 
                 )
             # An empty store has no root: the roles still decide (Forbidden or not).
             authorize(conn, actor, Operation.REPORT_READ)
-    return build_report(runtime, request)
