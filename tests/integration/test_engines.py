@@ -336,6 +336,9 @@ SPARK_REPORTS = [
     ("onsite-share", "DEA-ECA"),
     ("workforce", None),
     ("duty-station-test", "DEA-ECA"),
+    ("compliance-plan", "DEA-ECA"),
+    ("not-returned", "DEA-ECA"),
+    ("briefing", None),  # onsite-share, compliance-plan, not-returned, workforce: all units
 ]
 # Pay periods judged by the duty-station test: those wholly inside its period (PP02-PP04).
 PAY_PERIODS_START = date(2025, 1, 1)

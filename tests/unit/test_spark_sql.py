@@ -76,5 +76,18 @@ def test_the_debounce_fold_keeps_its_order_and_counts_from_the_end() -> None:
         "SELECT EXPLODE(AGGREGATE(ARRAY_SORT(COLLECT_LIST(us)), ARRAY(h), (acc, x) -> "
         "CASE WHEN x - ELEMENT_AT(acc, -1) > 5 THEN"
     )
+
+
+def test_a_list_ordered_by_other_keys_is_sorted_by_a_comparator_then_sliced() -> None:
+    # compliance-plan's five offices short by most: largest shortfall first, then by id.
+    text = spark("SELECT list(site || ':' || n ORDER BY n DESC, site)[1:5] FROM o GROUP BY u")
+    assert text == (
+        "SELECT SLICE(TRANSFORM(ARRAY_SORT(COLLECT_LIST(STRUCT(n AS k0, site AS k1, "
+        "site || ':' || n AS v)), (l, r) -> CASE WHEN l.k0 > r.k0 THEN -1 WHEN l.k0 < r.k0 "
+        "THEN 1 WHEN l.k1 > r.k1 THEN 1 WHEN l.k1 < r.k1 THEN -1 ELSE 0 END), x -> x.v), 1, 5) "
+        "FROM o GROUP BY u"
+    )
+    with pytest.raises(ValueError, match="NULLS FIRST"):
+        spark("SELECT list(us ORDER BY us DESC NULLS FIRST) FROM t")
     with pytest.raises(ValueError, match="no Spark translation"):
-        spark("SELECT list(us ORDER BY us DESC) FROM t")
+        spark("SELECT list(us)[1:k] FROM t")

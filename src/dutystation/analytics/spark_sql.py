@@ -30,6 +30,9 @@ a few more:
   an instant) is ``to_utc_timestamp``. DuckDB's ``timezone`` goes either way by its
   argument's type, which SQLGlot cannot see: any other argument is refused.
 - ``list(x ORDER BY x)``: Spark's ``collect_list`` takes no order; ``array_sort`` of it.
+  ``list(v ORDER BY k1 DESC, k2)``: the values collected with their keys, sorted by a
+  comparator key by key, then taken out (nulls never sort first: that is refused).
+  ``list[a:b]`` (1-based, both ends included) is ``slice(list, a, b - a + 1)``.
 - ``list_reduce(xs, lambda, start)`` is ``aggregate(xs, start, lambda)``, and ``acc[-1]``
   (DuckDB counts from the end) is ``element_at(acc, -1)``.
 
@@ -133,12 +136,25 @@ def _timezone(zone: exp.Expr, value: exp.Expr) -> exp.Expr:
     raise ValueError(f"no Spark translation for timezone(zone, {value.sql('duckdb')})")
 
 
-def _sorted_list(node: exp.ArrayAgg) -> exp.Expr:
+def _sorted_list(node: exp.ArrayAgg, inner: Callable[[exp.Expr], exp.Expr]) -> exp.Expr:
+    """DuckDB's ``list(v ORDER BY k1 [DESC], k2 ...)``. ``collect_list`` takes no order:
+    sorted by its own value it is ``array_sort``; otherwise each value is collected with
+    its keys and the array sorted by a comparator, key by key, then the values taken."""
     order = node.this
     keys = order.expressions
-    if len(keys) != 1 or keys[0].args.get("desc") or keys[0].this != order.this:
-        raise ValueError(f"no Spark translation for {node.sql('duckdb')}")
-    return _call("ARRAY_SORT", exp.ArrayAgg(this=order.this))
+    if len(keys) == 1 and not keys[0].args.get("desc") and keys[0].this == order.this:
+        return _call("ARRAY_SORT", exp.ArrayAgg(this=inner(order.this)))
+    if any(k.args.get("nulls_first") for k in keys):
+        raise ValueError(f"no Spark translation for {node.sql('duckdb')} (NULLS FIRST)")
+    fields = ", ".join(f"'k{i}', {spark_text(inner(k.this))}" for i, k in enumerate(keys))
+    cases = " ".join(
+        f"WHEN l.k{i} > r.k{i} THEN {-1 if k.args.get('desc') else 1} "
+        f"WHEN l.k{i} < r.k{i} THEN {1 if k.args.get('desc') else -1}"
+        for i, k in enumerate(keys)
+    )
+    collected = f"COLLECT_LIST(NAMED_STRUCT({fields}, 'v', {spark_text(inner(order.this))}))"
+    text = f"TRANSFORM(ARRAY_SORT({collected}, (l, r) -> CASE {cases} ELSE 0 END), x -> x.v)"
+    return sqlglot.parse_one(text, read="spark")
 
 
 def rewrite(statement: exp.Expr, parquet_view: Callable[[Sequence[str]], str]) -> exp.Expr:
@@ -159,7 +175,7 @@ def rewrite(statement: exp.Expr, parquet_view: Callable[[Sequence[str]], str]) -
             listed_values, merge, start = map(inner, node.expressions)
             return _call("AGGREGATE", listed_values, start, merge)
         if isinstance(node, exp.ArrayAgg) and isinstance(node.this, exp.Order):
-            return _sorted_list(node)
+            return _sorted_list(node, inner)
         if (
             isinstance(node, exp.Bracket)
             and len(node.expressions) == 1
@@ -169,6 +185,17 @@ def rewrite(statement: exp.Expr, parquet_view: Callable[[Sequence[str]], str]) -
             # Parsed with DuckDB's offset (1-based: -1 became -2); counted from the end.
             back = int(node.expressions[0].this.this) - 1
             return _call("ELEMENT_AT", inner(node.this), exp.Literal.number(-back))
+        if (
+            isinstance(node, exp.Bracket)
+            and len(node.expressions) == 1
+            and isinstance(node.expressions[0], exp.Slice)
+        ):
+            # DuckDB's list[a:b] (1-based, both ends in) is Spark's slice(list, a, length).
+            first, last = node.expressions[0].this, node.expressions[0].expression
+            if not (isinstance(first, exp.Literal) and isinstance(last, exp.Literal)):
+                raise ValueError(f"no Spark translation for {node.sql('duckdb')}")
+            length = int(last.this) - int(first.this) + 1
+            return _call("SLICE", inner(node.this), first.copy(), exp.Literal.number(length))
         if isinstance(node, exp.DayOfWeekIso):
             weekday = exp.Anonymous(this="WEEKDAY", expressions=[node.this.copy()])
             return exp.paren(exp.Add(this=weekday, expression=exp.Literal.number(1)))

@@ -5,14 +5,15 @@
 with evidence), checks the org unit, runs the evaluation or the badge queries it needs and
 hands their Arrow tables to the report's builder (one module per area; each aggregates
 with DuckDB, never a Python loop over employees or days). With ``analytics = "spark"``,
-onsite-share, workforce and duty-station-test keep the evaluation on Spark and run their
-SQL there (``spark_rows.py``). docs/reports.md describes every
+every report built on the evaluation (onsite-share, workforce, compliance-plan,
+not-returned, duty-station-test and the briefing) keeps it on Spark and runs its SQL there
+(``spark_rows.py``). docs/reports.md describes every
 report, its columns and the formats."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from dutystation.analytics.engine import memory_errors
 from dutystation.bootstrap import Runtime
@@ -56,14 +57,18 @@ __all__ = [
 ]
 
 
+# What a builder makes from one evaluation: a report, or the briefing's three weekly ones.
+Built = TypeVar("Built", Report, list[Report])
+
+
 def _on_spark(
     runtime: Runtime,
     request: ReportRequest,
     setting: Setting,
     period: Period,
     kinds: tuple[str, ...],
-    build: Callable[[Any], Report],
-) -> Report:
+    build: Callable[[Any], Built],
+) -> Built:
     """``build`` over the evaluation kept on Spark, which hands back only the report's
     sums (``spark_rows.py``), not one row per employee and period."""
     try:
@@ -102,18 +107,37 @@ def _workforce(runtime: Runtime, request: ReportRequest, setting: Setting) -> Re
 
 def _compliance_plan(runtime: Runtime, request: ReportRequest, setting: Setting) -> Report:
     period = period_for(request, setting)
-    table = evaluate_periods(runtime, request, setting, period, ("week",))
     context = context_for(request, setting, period)
     capacity = seats_inputs.plan_capacity(runtime, setting, period)
-    return plan.compliance_plan(table, offices_table(runtime), context, capacity=capacity)
+    offices = offices_table(runtime)
+    if runtime.settings.analytics == "spark":
+        return _on_spark(
+            runtime,
+            request,
+            setting,
+            period,
+            ("week",),
+            lambda t: plan.compliance_plan(t, offices, context, capacity=capacity),
+        )
+    table = evaluate_periods(runtime, request, setting, period, ("week",))
+    return plan.compliance_plan(table, offices, context, capacity=capacity)
 
 
 def _not_returned(runtime: Runtime, request: ReportRequest, setting: Setting) -> Report:
     found, period = not_returned_scope(request, setting)
-    table = evaluate_periods(runtime, request, setting, period, ("day",))
     spans = agreement_coverage.stored_spans(runtime.engine)
     days = {"days after the deadline": str(request.days)} if request.days else {}
     context = context_for(request, setting, period, **days)
+    if runtime.settings.analytics == "spark":
+        return _on_spark(
+            runtime,
+            request,
+            setting,
+            period,
+            ("day",),
+            lambda t: returns.not_returned(t, context, found, spans),
+        )
+    table = evaluate_periods(runtime, request, setting, period, ("day",))
     return returns.not_returned(table, context, found, spans)
 
 
@@ -188,27 +212,31 @@ def leader_reports(runtime: Runtime, request: ReportRequest) -> list[Report]:
     daily evaluation (what ``briefing`` holds; the demo prints some of them)."""
     setting = load_setting(runtime, request.org_unit)
     period = period_for(request, setting)
-    weekly = evaluate_periods(runtime, request, setting, period, ("week",))
     context = context_for(request, setting, period)
     unset = ReportRequest("not-returned", org_unit=request.org_unit, days=request.days)
     found, window = not_returned_scope(unset, setting)
-    daily = evaluate_periods(runtime, request, setting, window, ("day",))
-    return [
-        hours.onsite_share(weekly, context),
-        plan.compliance_plan(
-            weekly,
-            offices_table(runtime),
-            context,
-            capacity=seats_inputs.plan_capacity(runtime, setting, period),
-        ),
-        returns.not_returned(
-            daily,
-            context_for(unset, setting, window),
-            found,
-            agreement_coverage.stored_spans(runtime.engine),
-        ),
-        workforce.workforce(weekly, context),
-    ]
+    capacity = seats_inputs.plan_capacity(runtime, setting, period)
+    offices = offices_table(runtime)
+    spans = agreement_coverage.stored_spans(runtime.engine)
+
+    def from_weeks(weekly: Any) -> list[Report]:
+        return [
+            hours.onsite_share(weekly, context),
+            plan.compliance_plan(weekly, offices, context, capacity=capacity),
+            workforce.workforce(weekly, context),
+        ]
+
+    def from_days(daily: Any) -> Report:
+        return returns.not_returned(daily, context_for(unset, setting, window), found, spans)
+
+    if runtime.settings.analytics == "spark":
+        weekly = _on_spark(runtime, request, setting, period, ("week",), from_weeks)
+        missing = _on_spark(runtime, request, setting, window, ("day",), from_days)
+    else:
+        weekly = from_weeks(evaluate_periods(runtime, request, setting, period, ("week",)))
+        missing = from_days(evaluate_periods(runtime, request, setting, window, ("day",)))
+    onsite, compliance, staff = weekly
+    return [onsite, compliance, missing, staff]
 
 
 def briefing(parts: Sequence[Report]) -> Report:

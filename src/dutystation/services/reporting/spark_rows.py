@@ -11,15 +11,14 @@ translated by ``spark_sql.report_query``, the rest as small Spark queries. What 
 back to this process is the builder's aggregated rows and a handful of scalars.
 
 A builder follows this path when its report calls ``report_on_spark`` (``reporting/
-__init__.py``): ``onsite-share``, ``workforce`` and ``duty-station-test`` today
-(docs/spark.md). Kept period results (``kept_periods.py``) are not used on this path:
+__init__.py``): every report built on the evaluation (docs/spark.md). Kept period results (``kept_periods.py``) are not used on this path:
 they are Arrow files read by the driver, which is what it avoids.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import pyarrow as pa
 
@@ -33,6 +32,8 @@ from dutystation.services.evaluate import EvaluationRequest, evaluate
 from dutystation.services.reporting.tables import EngineRows
 
 __all__ = ["SparkRows", "report_on_spark"]
+
+Built = TypeVar("Built", Report, list[Report])
 
 
 class _KeepingConnection(SparkConnection):
@@ -126,10 +127,11 @@ def report_on_spark(
     request: EvaluationRequest,
     directives: list[Directive],
     job: str,
-    build: Callable[[SparkRows], Report],
-) -> Report:
-    """``build`` given the evaluation of ``request`` kept on Spark; a failure inside
-    Spark is one sentence naming ``job`` (``the onsite-share report``)."""
+    build: Callable[[SparkRows], Built],
+) -> Built:
+    """``build`` given the evaluation of ``request`` kept on Spark (it returns a report,
+    or several built from the same rows); a failure inside Spark is one sentence naming
+    ``job`` (``the onsite-share report``)."""
     with spark_connection(runtime.settings, job) as connection:
         keeping = _KeepingConnection(connection.session)
 
