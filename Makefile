@@ -37,7 +37,7 @@ lint: $(STAMP) ## ruff
 	$(BIN)/ruff check src tests bench tools
 	$(BIN)/ruff format --check src tests bench tools
 
-typecheck: $(STAMP) ## mypy (strict) over src/
+typecheck: $(STAMP) ## mypy (strict) over src/ and bench/
 	$(BIN)/mypy
 
 security: $(STAMP) ## bandit over src/: 0 findings beyond the justified .bandit-baseline.json

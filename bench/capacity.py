@@ -107,7 +107,8 @@ def _extend(database: Path) -> None:
             )
         ]
     )
-    known = [z["zip_code"] for z in zipcodes.list_all() if z["state"] not in ("AA", "AE", "AP")]
+    every = zipcodes.list_all()  # type: ignore[no-untyped-call]
+    known = [z["zip_code"] for z in every if z["state"] not in ("AA", "AE", "AP")]
     homes = rng.choice(np.array(known), len(remote))
     con.executemany(
         "INSERT INTO employee_home (employee_pk, effective_from, zip) VALUES (?, '2024-10-01', ?)",

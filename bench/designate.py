@@ -167,7 +167,7 @@ def step_plan(g: dict[str, Any]) -> dict[str, float]:
     offices, staff = _sets(g)
     start = time.perf_counter()
     computed = compute(offices, staff, DesignationRules(), _chains())
-    parameters = {
+    parameters: dict[str, object] = {
         "day": DAY.isoformat(),
         "effective_from": DAY.isoformat(),
         "org_unit": None,

@@ -101,6 +101,7 @@ def _roster(rng: np.random.Generator, n: int, weeks: int, sites: int) -> dict[st
 def _write_roster(raw: object, roster: dict[str, np.ndarray], sites: int) -> None:
     con: sqlite3.Connection = raw.driver_connection  # type: ignore[attr-defined]
     n = len(roster["arrangement"])
+    units: list[tuple[int, str, str, str, int | None]]
     units = [(1, "BEN", "Bench Department", "department", None)]
     units += [(2 + c, f"BEN-C{c}", f"Component {c}", "component", 1) for c in range(10)]
     units += [

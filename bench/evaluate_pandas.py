@@ -12,7 +12,7 @@ from datetime import date
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
+import pandas as pd  # type: ignore[import-untyped]  # no stubs installed
 import pyarrow as pa
 import pyarrow.parquet as pq
 

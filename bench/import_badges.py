@@ -94,9 +94,9 @@ def generate(rows: int) -> Path:
                 int(
                     datetime.combine(date(YEAR, 1, 1) + timedelta(d), datetime.min.time())
                     .replace(hour=12, tzinfo=ZoneInfo(z))
-                    .utcoffset()
+                    .utcoffset()  # type: ignore[union-attr]
                     .total_seconds()
-                )  # type: ignore[union-attr]
+                )
                 for d in range(days)
             ]
             for z in zone_names

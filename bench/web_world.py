@@ -83,6 +83,7 @@ def setup(source: Path, data: Path, url: str, users: int) -> dict[str, object]:
     lite = sqlite3.connect(source / "dutystation.sqlite3")
     raw = engine.raw_connection()
     pg = raw.driver_connection
+    assert pg is not None  # a psycopg connection: the engine was just connected
     with pg.cursor() as cursor:
         for table, columns in ROSTER_TABLES.items():
             booleans = [i for i, c in enumerate(columns) if c in BOOLEANS]
