@@ -11,8 +11,9 @@ translated by ``spark_sql.report_query``, the rest as small Spark queries. What 
 back to this process is the builder's aggregated rows and a handful of scalars.
 
 A builder follows this path when its report calls ``report_on_spark`` (``reporting/
-__init__.py``): every report built on the evaluation (docs/spark.md). Kept period results (``kept_periods.py``) are not used on this path:
-they are Arrow files read by the driver, which is what it avoids.
+__init__.py``): every report built on the evaluation (docs/spark.md). Kept period results
+(``kept_periods.py``) are not used on this path: they are Arrow files read by the
+driver, which is what it avoids.
 """
 
 from __future__ import annotations
