@@ -31,7 +31,7 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from dutystation.bootstrap import Runtime
-from dutystation.domain.access import SYSTEM, Actor
+from dutystation.domain.access import SYSTEM, Actor, Operation
 from dutystation.errors import ConfigError, NoEvidence
 from dutystation.reports.spreadsheet_safety import escape_column
 from dutystation.services.audit import Change
@@ -161,7 +161,7 @@ def export_evaluation(
             runtime,
             actor,
             request.org_unit,
-            Change("evaluation.export", "report", "evaluation", after=what),
+            Change(Operation.REPORT_READ.value, "report", "evaluation export", after=what),
         )
     try:
         handle, partial = tempfile.mkstemp(
