@@ -128,15 +128,19 @@ def test_a_new_day_of_taps_recomputes_only_the_periods_it_touches(
     assert rows(after) == fresh(runtime, **ARGS)
 
 
-def test_a_tap_just_after_midnight_reaches_the_period_before(
+def test_a_tap_just_after_midnight_leaves_the_period_before_as_kept(
     runtime: Runtime, tmp_path: Path
 ) -> None:
-    """Taps fold into the day before across midnight (debounce): a Monday 00:00 tap may
-    change the Sunday before, so the week ending that Sunday is not reused."""
+    """A day's presence rests on its own taps (debounce stays within a day): a Monday
+    00:00 tap changes that Monday's week, not the one ending the Sunday before."""
     evaluate(runtime, RANGE, **ARGS)
-    import_badges(runtime, tmp_path, [tap("E3", "2025-02-17T00:00:30")])
+    import_badges(runtime, tmp_path, [tap("E3", "2025-02-10T00:00:30")])
     after = evaluate(runtime, RANGE, **ARGS)
-    assert after.periods_kept == 1  # W06 only: W07 ends on Sunday 2025-02-16
+    # W07 and the pay period from 2025-02-09 are evaluated again; W06 (ending Sunday
+    # 2025-02-09) and W08 are read back.
+    assert after.periods_kept == 2
+    e3 = [r for r in rows(after) if r["employee_id"] == "E3" and r["period_label"] == "2025-W07"]
+    assert e3[0]["days_present_badge"] == 1
     assert rows(after) == fresh(runtime, **ARGS)
 
 

@@ -39,6 +39,7 @@ from dutystation.services.audit import AUDIT
 from dutystation.services.demo import run_demo
 from dutystation.services.evaluate import EvaluationRequest, evaluate
 from dutystation.services.presence import daily_presence
+from dutystation.services.rollup_sql import METADATA_KEY
 from dutystation.settings import load_settings
 
 MONDAY, FRIDAY = date(2025, 2, 3), date(2025, 2, 7)
@@ -206,6 +207,23 @@ def test_verify_says_when_the_badge_settings_changed_since_the_roll_up(
     with pytest.raises(RollupMismatch, match="other badge settings"):
         rollup_runs.verify(changed)
     assert DirectionMode.ALTERNATING.value == "alternating"
+
+
+def test_a_roll_up_built_under_the_earlier_debounce_rule_is_reported_and_rebuilt(
+    runtime: Runtime, tmp_path: Path
+) -> None:
+    # Releases before presence rules 2 let debounce reach across midnight; their roll-ups
+    # carry a key without ``rules``, and a roll-up that may differ is never read silently.
+    import_week(runtime, tmp_path)
+    state = rollup_state(runtime.events.manifests(), EventKind.BADGES)
+    path = runtime.events.root / state.current["2025-02"].file.path
+    table = pq.read_table(path)
+    earlier = {METADATA_KEY: "direction=reader;debounce=60;max_pair_hours=16"}
+    pq.write_table(table.replace_schema_metadata(earlier), path)
+    with pytest.raises(RollupMismatch, match=r"badges roll-up of 2025-02 .* presence rules"):
+        rollup_runs.verify(runtime)
+    rollup_runs.rebuild(runtime)
+    assert rollup_runs.verify(runtime).bad == []
 
 
 def test_a_store_without_roll_ups_is_read_raw_until_rebuilt(

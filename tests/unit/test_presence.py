@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -184,6 +184,31 @@ def test_at_one_instant_in_is_kept_before_out_before_no_direction() -> None:
 
 
 NEXT = date(2025, 2, 25)
+
+
+def test_a_tap_just_after_midnight_is_kept_on_its_own_day() -> None:
+    # Debounce stays within a day: the employee's record shows a tap on Tuesday, so
+    # Tuesday is present by badge (0 hours: an OUT with no IN), and Monday keeps its hours.
+    taps = [tap("20:00", "IN"), tap("23:59:30", "OUT"), tap("00:00:10", "OUT", NEXT)]
+    assert len(debounce(taps, 60)) == 3
+    by_day = presence_by_day(taps, PAIRS)
+    assert by_day[NEXT].present and by_day[NEXT].taps == 1
+    assert by_day[NEXT].hours_on_site == 0.0
+    assert by_day[DAY].hours_on_site == pytest.approx(3 + 59.5 / 60)
+
+
+def test_debounce_runs_from_the_kept_tap_of_the_same_day_when_offices_interleave() -> None:
+    # Two offices' clocks: the Chicago tap (still Monday there) sits between two New York
+    # taps of Tuesday 20 s apart; the second New York tap collapses into the first.
+    new_york, chicago = ZoneInfo("America/New_York"), ZoneInfo("America/Chicago")
+    first = datetime(2025, 2, 25, 0, 0, 10, tzinfo=new_york)
+    taps = [
+        BadgeEvent(first, Direction.IN, "NYC"),
+        BadgeEvent((first + timedelta(seconds=10)).astimezone(chicago), Direction.OUT, "CHI"),
+        BadgeEvent(first + timedelta(seconds=20), Direction.IN, "NYC"),
+    ]
+    kept = debounce(taps, 60)
+    assert [(e.site, e.at.date()) for e in kept] == [("NYC", NEXT), ("CHI", DAY)]
 
 
 def test_a_pair_crossing_midnight_is_cut_at_midnight() -> None:

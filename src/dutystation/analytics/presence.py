@@ -20,11 +20,13 @@ Times are compared as UTC microseconds (``us``), which is what the specification
 datetimes do: a DST fall-back hour is counted once, spring-forward's missing hour not at
 all.
 
-Debounce (rule 3) is sequential: whether a tap is kept depends on the last kept tap, not
-on its neighbour. Window functions find the clusters of taps each within the window of
-the previous one; a cluster no longer than the window keeps its first tap, and only the
-rare longer ones (a reader firing every few seconds for minutes) are walked by a fold over
-the cluster's list of instants.
+Debounce (rule 3) is sequential within each office-local day: whether a tap is kept
+depends on the last kept tap of its day, not on its neighbour. Window functions find the
+clusters of taps each within the window of the previous one; a cluster no longer than the
+window keeps its first tap, and only the rare longer ones (a reader firing every few
+seconds for minutes) are walked by a fold over the cluster's list of instants. A day's
+first tap is always kept, so which days have a kept tap is which days have a tap: what
+the evaluation reads from raw events without any of this.
 
 DuckDB dialect; for Spark the same plan maps to ``min_by``/``max_by`` (``arg_min``/
 ``arg_max``), ``aggregate`` (``list_reduce``), ``unix_micros`` (``epoch_us``),
@@ -40,9 +42,9 @@ from datetime import date, timedelta
 from dutystation.domain.calendar import days_between
 from dutystation.domain.presence import DirectionMode, HoursConvention, PresenceSettings
 
-# The order of rule 1: instant, then IN before OUT before no direction, then site. Kept taps
-# have distinct instants (rule 3 always collapses equal ones), so later windows order by
-# ``us`` alone.
+# The order of rule 1: instant, then IN before OUT before no direction, then site. A day's
+# kept taps have distinct instants (rule 3 collapses equal ones), but two offices' clocks can
+# put taps at one instant on two local days, so windows across days order by all of it.
 _TAP_ORDER = "us, dir_rank, site_id NULLS FIRST"
 
 
@@ -102,7 +104,8 @@ taps AS (
     WHERE employee_id IS NOT NULL{pruning}{scoped}
 ),
 gaps AS (
-    SELECT *, us - lag(us) OVER (PARTITION BY employee_id ORDER BY {_TAP_ORDER}) AS gap_us
+    -- Per office-local day: debounce never reaches across midnight (rule 3).
+    SELECT *, us - lag(us) OVER (PARTITION BY employee_id, day ORDER BY {_TAP_ORDER}) AS gap_us
     FROM taps
 ),
 clustered AS (
@@ -111,7 +114,7 @@ clustered AS (
     -- window needs the chain walked (rule 3: the window runs from the kept tap).
     SELECT *, coalesce(gap_us > {window_us}, true) AS opens,
            max(CASE WHEN coalesce(gap_us > {window_us}, true) THEN us END) OVER (
-               PARTITION BY employee_id ORDER BY {_TAP_ORDER}
+               PARTITION BY employee_id, day ORDER BY {_TAP_ORDER}
                ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
            ) AS head_us
     FROM gaps
@@ -119,15 +122,15 @@ clustered AS (
 late AS (
     -- Taps further than the window from their cluster's first tap; gap_us > 0 keeps only
     -- the first tap at an instant, the one rule 1's order would keep.
-    SELECT employee_id, head_us, list(us ORDER BY us) AS candidates
+    SELECT employee_id, day, head_us, list(us ORDER BY us) AS candidates
     FROM clustered
     WHERE NOT opens AND gap_us > 0 AND us - head_us > {window_us}
-    GROUP BY employee_id, head_us
+    GROUP BY employee_id, day, head_us
 ),
 walked AS (
     -- The sequential rule as a fold over each long cluster (rare: re-reads are seconds
     -- apart, far shorter than the window, and need no walk).
-    SELECT employee_id, unnest(list_reduce(
+    SELECT employee_id, day, unnest(list_reduce(
         candidates,
         lambda acc, x: CASE WHEN x - acc[-1] > {window_us} THEN list_append(acc, x) ELSE acc END,
         [head_us]
@@ -136,7 +139,8 @@ walked AS (
 ),
 kept AS (
     SELECT c.employee_id, c.site_id, c.us, c.dir_rank, c.day
-    FROM clustered AS c LEFT JOIN walked AS w ON w.employee_id = c.employee_id AND w.us = c.us
+    FROM clustered AS c LEFT JOIN walked AS w
+        ON w.employee_id = c.employee_id AND w.day = c.day AND w.us = c.us
     -- of several taps at a walked instant, only the first in rule 1's order (gap_us > 0)
     WHERE c.opens OR (w.us IS NOT NULL AND c.gap_us > 0)
 )"""
@@ -172,7 +176,7 @@ sequenced AS (
            lead(us) OVER seq AS next_us, lead(day) OVER seq AS next_day,
            lead(site_id) OVER seq AS next_site
     FROM directed
-    WINDOW seq AS (PARTITION BY employee_id, dir IS NULL ORDER BY us)
+    WINDOW seq AS (PARTITION BY employee_id, dir IS NULL ORDER BY {_TAP_ORDER})
 ),
 paired AS (
     -- Each tap of a pair accounts for its own day only: the OUT for the pair (or, over
@@ -248,10 +252,8 @@ def presence_sql(
     employees of ``scope`` on each day (see ``in_scope``; None: everyone).
 
     The scan reaches one day beyond each end so a pair over midnight at either end is
-    counted (rule 6) and debounce sees the taps before the first day: results equal the
-    specification's over the whole history unless one cluster of taps, each within the
-    window of the previous, runs for more than a day (a stuck reader), or, with
-    ``max_pair_hours`` over 23, a pair spans all of a 23-hour spring-forward day just
+    counted (rule 6): results equal the specification's over the whole history unless,
+    with ``max_pair_hours`` over 23, a pair spans all of a 23-hour spring-forward day just
     before the range."""
     scan = None if days is None else (days[0] - timedelta(days=1), days[1] + timedelta(days=1))
     window_us = micros(timedelta(seconds=settings.debounce_seconds))

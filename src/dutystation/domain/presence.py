@@ -11,10 +11,13 @@ users.
 2. **Office-local day.** An event belongs to the local date of its timestamp. Pass naive
    wall-clock times or aware datetimes in the office's zone; only aware times give true
    durations across a DST change (naive ones count wall-clock time).
-3. **Debounce.** A tap no more than ``debounce_seconds`` after the last *kept* tap collapses
-   into it, whatever its direction or site (a double swipe, a reader that logs twice). The
-   window runs from the kept tap, so taps do not chain. Duplicates at one timestamp always
-   collapse. ``taps`` counts kept taps.
+3. **Debounce.** A tap no more than ``debounce_seconds`` after the last *kept* tap of its
+   office-local day collapses into it, whatever its direction or site (a double swipe, a
+   reader that logs twice). The window runs from the kept tap, so taps do not chain.
+   Duplicates at one timestamp on one day always collapse. The window never reaches across
+   midnight: a day's first tap is always kept, so a day's presence is decided by its own
+   taps alone, as the employee's badge record shows them (and reading raw events, which
+   day has a tap, gives the same days). ``taps`` counts kept taps.
 4. **Direction.** ``reader``: the recorded direction is trusted; a tap without one counts
    for presence but neither opens nor closes a pair. ``alternating``: recorded directions
    are ignored; each local day's 1st kept tap is IN, 2nd OUT, 3rd IN ... (so with this mode
@@ -117,10 +120,14 @@ def debounce(events: Iterable[BadgeEvent], seconds: float) -> list[BadgeEvent]:
     ordered = sorted(given, key=_sort_key)
     window = timedelta(seconds=seconds)
     kept: list[BadgeEvent] = []
+    # Per day: taps at two offices' clocks can interleave the days of one employee.
+    last_kept: dict[date, datetime] = {}
     for event in ordered:
-        if kept and _instant(event.at) - _instant(kept[-1].at) <= window:
+        last = last_kept.get(event.at.date())
+        if last is not None and _instant(event.at) - last <= window:
             continue
         kept.append(event)
+        last_kept[event.at.date()] = _instant(event.at)
     return kept
 
 

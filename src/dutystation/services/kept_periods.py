@@ -15,8 +15,9 @@ this week, not the 25 before it. So the rows of every whole period are kept unde
   replace, migration 0012: no two rosters share one), read before any other part of the
   roster; the directives, exemptions, requests and agreements, as the exact tables the
   evaluation is given;
-- the evidence: every event file whose days (from its Parquet statistics) come within a
-  day of the period (a tap just after midnight can fold into the day before). Not the
+- the evidence: every event file whose days (from its Parquet statistics) overlap the
+  period: a day's presence rests on its own taps and timecards alone (rule 3 of
+  ``domain/presence.py``: debounce stays within a day). Not the
   roll-up: it is made from those files by the same code under the same settings, so it
   adds nothing to the key; ``dutystation rollup rebuild`` (the mend for a roll-up that
   ``verify`` found wrong) drops every kept result.
@@ -209,15 +210,14 @@ class EvidenceKeys:
         self.manifests = manifests
 
     def key(self, start: date, end: date) -> str:
-        low, high = start - timedelta(days=1), end + timedelta(days=1)
-        months = set(months_between(low, high))
+        months = set(months_between(start, end))
         parts = []
         for manifest in self.manifests:
             for f in manifest.files:
                 if f.month not in months:
                     continue
                 days = _file_days(self.root / f.path, _DAY_COLUMN[manifest.kind])
-                if days is None or (days[0] <= high and days[1] >= low):
+                if days is None or (days[0] <= end and days[1] >= start):
                     parts.append(f"{manifest.kind.value}\0{f.path}")
         return hashlib.sha256("\n".join(sorted(parts)).encode()).hexdigest()
 

@@ -144,6 +144,9 @@ def verify(
                 f"(first: {check.first_difference})"
             )
         else:
-            message = f"{where} was built with other badge settings than the current ones"
+            message = (
+                f"{where} was built with other badge settings (or presence rules) "
+                "than the current ones"
+            )
         raise RollupMismatch(f"{message}; run `dutystation rollup rebuild`")
     return report

@@ -5,8 +5,8 @@ generation: the previous rows outside the set stay, the set's rows are replaced 
 ones computed from every committed event plus the batch's. The affected set is
 
 - badges: the batch's employees on every day from the day before its first to the day
-  after its last (a tap can change its neighbours: a pair over midnight, rule 6 of
-  ``domain/presence.py``, and the debounce chain of rule 3);
+  after its last (a tap can change its neighbours' hours: a pair over midnight, rule 6
+  of ``domain/presence.py``);
 - T&A: the batch's (employee, day) pairs (rows in force are per employee, day, pay code).
 
 A full rebuild is the same computation with every employee and day of the month affected
@@ -69,9 +69,12 @@ def relation(con: Connection, kind: EventKind, paths: list[str], name: str) -> s
 
 def presence_key(settings: PresenceSettings) -> str:
     """The badge settings a badge roll-up's hours depend on (kept in each file's metadata,
-    so ``verify`` can say a roll-up was built with other settings)."""
+    so ``verify`` can say a roll-up was built with other settings). ``rules`` numbers the
+    presence rules themselves: 2 since debounce stays within a day (rule 3), so a roll-up
+    built by an earlier release is reported as built with other settings, and rebuilt."""
     return (
-        f"direction={settings.direction_mode.value};debounce={settings.debounce_seconds:g};"
+        f"rules=2;direction={settings.direction_mode.value};"
+        f"debounce={settings.debounce_seconds:g};"
         f"max_pair_hours={settings.max_pair_hours:g}"
     )
 
