@@ -77,7 +77,8 @@ def assignment_intervals(session: Session) -> Any:
         .outerjoin(Office, Office.id == a.duty_station_id)
     )
     # The driver's own tuples: SQLAlchemy's Row per assignment was a third of the time.
-    # Every column is a plain value (text, a date, a flag), so there is nothing to convert.
+    # Its result processing is not needed: every column is text, a date or a flag, and
+    # Arrow converts what SQLite keeps otherwise (dates as text, flags as 0 and 1) below.
     result = session.connection().execute(query)
     rows = result.cursor.fetchall() if result.cursor is not None else []
     result.close()
