@@ -172,12 +172,17 @@ def test_a_rebuild_from_raw_events_gives_exactly_the_incremental_roll_up(
     assert rollup_runs.verify(runtime).bad == []
 
 
+def february_badge_rollup(runtime: Runtime) -> Path:
+    """The current badge roll-up file of 2025-02 (the month ``import_week`` fills)."""
+    state = rollup_state(runtime.events.manifests(), EventKind.BADGES)
+    return runtime.events.root / state.current["2025-02"].file.path
+
+
 def test_verify_names_the_month_a_tampered_roll_up_disagrees_on(
     runtime: Runtime, tmp_path: Path
 ) -> None:
     import_week(runtime, tmp_path)
-    state = rollup_state(runtime.events.manifests(), EventKind.BADGES)
-    path = runtime.events.root / state.current["2025-02"].file.path
+    path = february_badge_rollup(runtime)
     table = pq.read_table(path)
     taps = pa.array([t + 1 for t in table["taps"].to_pylist()], pa.int64())
     pq.write_table(table.set_column(table.schema.get_field_index("taps"), "taps", taps), path)
@@ -215,8 +220,7 @@ def test_a_roll_up_built_under_the_earlier_debounce_rule_is_reported_and_rebuilt
     # Releases before presence rules 2 let debounce reach across midnight; their roll-ups
     # carry a key without ``rules``, and a roll-up that may differ is never read silently.
     import_week(runtime, tmp_path)
-    state = rollup_state(runtime.events.manifests(), EventKind.BADGES)
-    path = runtime.events.root / state.current["2025-02"].file.path
+    path = february_badge_rollup(runtime)
     table = pq.read_table(path)
     earlier = {METADATA_KEY: "direction=reader;debounce=60;max_pair_hours=16"}
     pq.write_table(table.replace_schema_metadata(earlier), path)
