@@ -141,7 +141,9 @@ class Settings(BaseSettings):
         description="Trust the reader's IN/OUT, or alternate IN/OUT when readers record none.",
     )
     badge_debounce_seconds: float = Field(
-        default=60, ge=0, description="Taps this close after a kept tap collapse into it."
+        default=60,
+        ge=0,
+        description="Taps this close after a kept tap of the same local day collapse into it.",
     )
     badge_max_pair_hours: float = Field(
         default=16, gt=0, le=24, description="An IN/OUT pair longer than this does not count."
