@@ -16,6 +16,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -253,13 +254,15 @@ def test_a_snapshot_whose_own_tables_do_not_fit_names_the_setting(
 ) -> None:
     # The evaluations are given room (at 250,000 people it is the snapshot's sorts of
     # millions of rows that meet the limit); its tables and plan run within 1MB.
-    evaluate = snapshot.evaluate
+    def roomy(evaluate: Any) -> Any:
+        def given_room(runtime: Runtime, *args: object, **kwargs: object) -> object:
+            settings = runtime.settings.model_copy(update={"duckdb_memory_limit": "256MB"})
+            return evaluate(bootstrap(settings), *args, **kwargs)
 
-    def roomy(runtime: Runtime, *args: object, **kwargs: object) -> object:
-        settings = runtime.settings.model_copy(update={"duckdb_memory_limit": "256MB"})
-        return evaluate(bootstrap(settings), *args, **kwargs)
+        return given_room
 
-    monkeypatch.setattr(snapshot, "evaluate", roomy)
+    monkeypatch.setattr(snapshot, "evaluate", roomy(snapshot.evaluate))
+    monkeypatch.setattr(snapshot, "evaluate_in_parts", roomy(snapshot.evaluate_in_parts))
     for name in ("DUTYSTATION_DATABASE_URL", "DUTYSTATION_AS", "DUTYSTATION_ANALYTICS"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("DUTYSTATION_DATA_DIR", str(world / "data"))

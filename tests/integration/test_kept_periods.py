@@ -35,8 +35,15 @@ from dutystation.events.period_results import PeriodResults
 from dutystation.ingest.fields import ImportKind
 from dutystation.services import evaluate as evaluate_service
 from dutystation.services import rollup_runs
-from dutystation.services.evaluate import EvaluationRequest, EvaluationResult, decoded, evaluate
+from dutystation.services.evaluate import (
+    EvaluationRequest,
+    EvaluationResult,
+    decoded,
+    evaluate,
+    evaluate_in_parts,
+)
 from dutystation.services.importing import run_import
+from dutystation.services.result_columns import conformed
 from dutystation.store.schema import RosterRevision
 
 # Three whole ISO weeks (W06-W08) and one whole pay period (2025-02-09..22); the pay
@@ -100,6 +107,10 @@ def rows(result: EvaluationResult) -> list[Any]:
                                                     r["employee_id"]))  # fmt: skip
 
 
+def rows_of(parts: list[Any]) -> list[Any]:
+    return rows(EvaluationResult(conformed(parts), [], RANGE.end))
+
+
 def kept_files(runtime: Runtime) -> list[Path]:
     return PeriodResults(runtime.settings.data_dir / "periods").files()
 
@@ -114,15 +125,36 @@ def test_whole_periods_are_kept_and_read_back_with_the_same_rows(runtime: Runtim
     assert rows(again) == rows(first) == fresh(runtime, **ARGS)
 
 
+def test_an_evaluation_in_parts_hands_on_the_rows_of_one_evaluated_whole(
+    runtime: Runtime,
+) -> None:
+    """The snapshot refresh's way (``evaluate_in_parts``): runs cut to two weeks, kept
+    periods handed on one at a time; together the same rows, afresh and read back."""
+    parts: list[Any] = []
+    first = evaluate_in_parts(runtime, RANGE, parts.append, part_rows=1, **ARGS)
+    assert first.employee_periods is None
+    assert (first.periods_kept, first.periods_computed) == (0, WHOLE + 2)
+    # The 21 days in three runs of at most 14 (3-9, 9-22, 17-23 February: each period
+    # wholly in one), each handing on its weeks and its pay periods.
+    assert len(parts) == 6
+    assert rows_of(parts) == fresh(runtime)
+    assert len(kept_files(runtime)) == WHOLE
+    parts.clear()
+    again = evaluate_in_parts(runtime, RANGE, parts.append, part_rows=1, **ARGS)
+    assert (again.periods_kept, again.periods_computed) == (WHOLE, 2)
+    assert rows_of(parts) == fresh(runtime)
+
+
 def test_a_new_day_of_taps_recomputes_only_the_periods_it_touches(
     runtime: Runtime, tmp_path: Path
 ) -> None:
     evaluate(runtime, RANGE, **ARGS)
     import_badges(runtime, tmp_path, [tap("E3", "2025-02-20T09:00:00")])
     after = evaluate(runtime, RANGE, **ARGS)
-    # W08 and the pay period holding 2025-02-20 are evaluated again, and W07 with them
-    # (its days are in that pay period's run); W06 is read back.
-    assert (after.periods_kept, after.periods_computed) == (1, 5)
+    # W08 and the pay period holding 2025-02-20 are evaluated again, with the clipped
+    # ones; W06 and W07 are read back (W07's days are in that pay period's run, but its
+    # rows come from its kept result).
+    assert (after.periods_kept, after.periods_computed) == (2, 4)
     e3 = [r for r in rows(after) if r["employee_id"] == "E3" and r["period_label"] == "2025-W08"]
     assert e3[0]["days_present_badge"] == 1
     assert rows(after) == fresh(runtime, **ARGS)

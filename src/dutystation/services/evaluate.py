@@ -68,6 +68,7 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from dutystation.analytics.bindings import bindings_table, boundaries, directives_table
@@ -96,9 +97,13 @@ from dutystation.services.agreements import agreement_inputs
 from dutystation.services.exemption_records import stored_exemption_inputs
 from dutystation.store.history import assignment_intervals, org_unit_chains
 from dutystation.store.repositories import org_subtree
+from dutystation.store.schema import Employee
 
 _CHECKOUT_POLICIES = Path(__file__).resolve().parents[3] / "policies"
 MAX_DAYS = 3 * 366  # a longer range is almost certainly a typo in a year
+# ``evaluate_in_parts``: rows per part (about 140 bytes a row in memory, 300 MB).
+PART_ROWS = 2_000_000
+_PERIOD_DAYS = {"day": 1, "week": 7, "pay_period": 14}
 # Daily periods make a row per employee-day; beyond this many the result (about 140 bytes
 # a row) would not fit a workstation's memory.
 MAX_DAY_ROWS = 20_000_000
@@ -297,9 +302,52 @@ def evaluate(
 
     Raises ``NotFound`` for an unknown org unit, ``NoEvidence`` when the range holds no
     T&A hours or badge events, ``ConfigError`` for a bad request or policy file."""
-    _check(request)
     if sink is not None and evaluator is not None:
         raise ValueError("an evaluation goes to a sink or to an evaluator, not both")
+    return _evaluate(runtime, request, inputs, directives, evaluator, sink, None)
+
+
+def evaluate_in_parts(
+    runtime: Runtime,
+    request: EvaluationRequest,
+    on_rows: Sink,
+    *,
+    inputs: EvaluationInputs | None = None,
+    directives: list[Directive] | None = None,
+    part_rows: int = PART_ROWS,
+) -> EvaluationResult:
+    """Evaluate ``request`` as ``evaluate`` does, kept results included, handing the rows
+    to ``on_rows`` a part at a time (pyarrow Tables or RecordBatches, with the columns of
+    the module docstring, each with its own dictionaries): each kept period as it is read
+    back, the periods computed now in runs of about ``part_rows`` rows at most (runs of
+    at least two weeks).
+    So no more than a part is ever in memory, however many employees and weeks there are:
+    the snapshot refresh stores 250,000 employees x 26 weeks this way
+    (``services/snapshot.py``). Without kept results (``keep_period_results`` off, one org
+    unit, daily periods) the rows stream as ``sink`` does. ``employee_periods`` is None.
+    Raises what ``evaluate`` raises; ``on_rows`` may have had rows by then."""
+    return _evaluate(runtime, request, inputs, directives, None, None, (on_rows, part_rows))
+
+
+def _run_days(runtime: Runtime, kinds: list[str], part_rows: int) -> int:
+    """The longest run of days whose periods of ``kinds`` make about ``part_rows`` rows,
+    counting every employee stored (the assigned are fewer): two weeks at least."""
+    with Session(runtime.engine) as session:
+        employees = session.scalar(select(func.count()).select_from(Employee)) or 1
+    rows_a_day = employees * sum(1 / _PERIOD_DAYS[k] for k in kinds)
+    return max(14, int(part_rows / rows_a_day))
+
+
+def _evaluate(
+    runtime: Runtime,
+    request: EvaluationRequest,
+    inputs: EvaluationInputs | None,
+    directives: list[Directive] | None,
+    evaluator: Evaluator | None,
+    sink: Sink | None,
+    parts: tuple[Sink, int] | None,
+) -> EvaluationResult:
+    _check(request)
     start, end = request.start, request.end
     with Session(runtime.engine) as session:
         revision = kept_periods.roster_revision(session)  # before the roster: see there
@@ -344,12 +392,24 @@ def evaluate(
             sink=sink,
         )
 
+    kept_applies = evaluator is None and kept_periods.applies(runtime, request.org_unit, kinds)
+    if parts is not None and not kept_applies:
+        sink = parts[0]  # streamed by the engine as it makes them
     if sink is not None:
         outcome = span(start, end)
         counts = (0, 0)
-    elif evaluator is None and kept_periods.applies(runtime, request.org_unit, kinds):
+    elif kept_applies:
         context = kept_periods.context_key(runtime, directives, inputs, revision)
-        kept = kept_periods.evaluate_kept(runtime, start, end, kinds, context=context, compute=span)
+        kept = kept_periods.evaluate_kept(
+            runtime,
+            start,
+            end,
+            kinds,
+            context=context,
+            compute=span,
+            on_rows=parts[0] if parts else None,
+            max_run_days=_run_days(runtime, kinds, parts[1]) if parts else None,
+        )
         outcome = EvaluationOutcome(kept.employee_periods, kept.employees, kept.has_evidence)
         counts = (kept.kept, kept.computed)
     else:

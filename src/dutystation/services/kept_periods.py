@@ -23,8 +23,10 @@ this week, not the 25 before it. So the rows of every whole period are kept unde
   ``verify`` found wrong) drops every kept result.
 
 An evaluation looks up each whole period of the range under its key; the periods not
-found, and the range's clipped periods at either end, are evaluated in one run over the
-smallest span covering them, and the whole ones among them are kept. Only evaluations of
+found, and the range's clipped periods at either end, are evaluated in runs over the
+spans covering them (cut shorter when the rows are handed on part by part), and the whole
+ones among them are kept; a kept period is always read back, even when a run covers its
+days anyway. Only evaluations of
 the whole organisation by weeks and pay periods use kept results: daily periods and
 one org unit's subtree are always computed.
 
@@ -284,59 +286,112 @@ def evaluate_kept(
     *,
     context: str,
     compute: Compute,
+    on_rows: Callable[[Any], None] | None = None,
+    max_run_days: int | None = None,
 ) -> KeptEvaluation:
     """The rows of ``kinds`` over ``start..end``: kept ones where their key matches, the
-    rest from ``compute`` over the runs of days they cover (module docstring)."""
+    rest from ``compute`` over the runs of days they cover (module docstring).
+
+    With ``on_rows`` the rows go to it a part at a time and are never all in memory: each
+    kept period as it is read, each run's periods as it ends. Runs longer than
+    ``max_run_days`` are then cut into runs that each hold whole periods (a week and the
+    pay period it straddles make neighbouring runs overlap by a few days, evaluated twice,
+    each period taken from one run). ``employee_periods`` is then None, and ``employees``
+    the most that any one part held (0 only when nobody is assigned)."""
     results = PeriodResults(runtime.settings.data_dir / "periods")
     evidence = EvidenceKeys(runtime.events.root, runtime.events.manifests())
-    wanted: list[tuple[Period, str | None, tuple[Any, bool | None] | None]] = []
+    parts: list[Any] = []
+    found = _Found()
+
+    def emit(table: Any, employees: int | None = None) -> None:
+        if on_rows is None:
+            parts.append(table)
+            return
+        if table.num_rows:
+            on_rows(table)
+            if employees is None:
+                employees = pc.count_distinct(table["employee_id"]).as_py()
+            found.employees = max(found.employees, employees or 0)
+
+    wanted: list[tuple[Period, str | None, bool]] = []  # the period, its key, kept?
     for kind in kinds:
         for period in periods_of(kind, start, end):
             key = None
             if period.whole:
                 key = _period_key(context, period, evidence.key(period.start, period.end))
             kept = results.read(kind, period.label, key) if key else None
-            wanted.append((period, key, kept))
+            if kept is not None:
+                table, evident = kept
+                emit(table)  # at once: with on_rows, one kept period in memory at a time
+                found.evidence = found.evidence or bool(evident)
+                found.unknown = found.unknown or evident is None
+            wanted.append((period, key, kept is not None))
     clipped = {p: (max(p.start, start), min(p.end, end)) for p, _, _ in wanted}
-    runs = _runs(
-        [clipped[p] for p, _, kept in wanted if kept is None],
-        [clipped[p] for p, _, kept in wanted if kept is not None],
-    )
-    parts: list[Any] = []
-    has_evidence = False
-    computed: set[Period] = set()
+    missing = [(p, key) for p, key, kept in wanted if not kept]
+    runs = _runs([clipped[p] for p, _ in missing], [clipped[p] for p, _, kept in wanted if kept])
     for low, high in runs:
-        outcome = compute(low, high)
-        has_evidence = has_evidence or outcome.has_evidence
-        # Periods wholly inside the run come from it; those it clips are kept ones.
-        inside = [p for p, _, _ in wanted if low <= clipped[p][0] and clipped[p][1] <= high]
-        computed.update(inside)
-        for kind in kinds:
-            labels = {p.label for p in inside if p.kind == kind}
-            if labels:
-                parts.append(_rows_of(outcome.employee_periods, kind, labels))
-        for period, key, kept in wanted:
-            if key and kept is None and period in inside:
-                rows = _rows_of(outcome.employee_periods, period.kind, {period.label})
-                # Certain when the rows show evidence or the run had none; else unknown.
-                evident = (
-                    True if _shows_evidence(rows) else (None if outcome.has_evidence else False)
-                )
-                _keep(results, period, key, rows, evident)
-    unknown = False
-    for period, _, kept in wanted:
-        if kept is None or period in computed:
-            continue
-        table, evident = kept
-        parts.append(table)
-        has_evidence = has_evidence or bool(evident)
-        unknown = unknown or evident is None
-    if unknown and not has_evidence:
+        inside = [(p, key) for p, key in missing if low <= clipped[p][0] and clipped[p][1] <= high]
+        for chunk in _cut(inside, clipped, max_run_days if on_rows is not None else None):
+            outcome = compute(
+                min(clipped[p][0] for p, _ in chunk), max(clipped[p][1] for p, _ in chunk)
+            )
+            found.evidence = found.evidence or outcome.has_evidence
+            for kind in kinds:
+                labels = {p.label for p, _ in chunk if p.kind == kind}
+                if labels:
+                    emit(_rows_of(outcome.employee_periods, kind, labels), outcome.employees)
+            for period, key in chunk:
+                if key:
+                    rows = _rows_of(outcome.employee_periods, period.kind, {period.label})
+                    # Certain when the rows show evidence or the run had none; else unknown.
+                    evident = (
+                        True if _shows_evidence(rows) else (None if outcome.has_evidence else False)
+                    )
+                    _keep(results, period, key, rows, evident)
+            del outcome
+    if found.unknown and not found.evidence:
         # Whether the range had any evidence rests on kept periods whose rows do not tell
-        # (a T&A row of 0 hours...): the range evaluated whole answers it, as afresh.
-        has_evidence = compute(start, end).has_evidence
+        # (a T&A row of 0 hours...): the range evaluated answers it, as afresh.
+        every: list[tuple[Period, str | None]] = [(p, None) for p, _, _ in wanted]
+        for chunk in _cut(every, clipped, max_run_days if on_rows is not None else None):
+            low = min(clipped[p][0] for p, _ in chunk)
+            if compute(low, max(clipped[p][1] for p, _ in chunk)).has_evidence:
+                found.evidence = True
+                break
+    computed = len(missing)
+    if on_rows is not None:
+        return KeptEvaluation(
+            None, found.employees, found.evidence, len(wanted) - computed, computed
+        )
     combined = conformed(parts) if parts else pa.table({"employee_id": pa.array([], pa.string())})
     employees = pc.count_distinct(combined["employee_id"]).as_py()
-    return KeptEvaluation(
-        combined, employees, has_evidence, len(wanted) - len(computed), len(computed)
-    )
+    return KeptEvaluation(combined, employees, found.evidence, len(wanted) - computed, computed)
+
+
+@dataclass
+class _Found:
+    evidence: bool = False  # some part had evidence
+    unknown: bool = False  # some kept period does not know whether it had
+    employees: int = 0  # with on_rows: the most employees in one part
+
+
+def _cut(
+    periods: list[tuple[Period, str | None]],
+    extents: dict[Period, tuple[date, date]],
+    max_days: int | None,
+) -> list[list[tuple[Period, str | None]]]:
+    """``periods`` (of one run) in runs of at most ``max_days`` days each, by their first
+    day; a period is never cut, so a run holds at least one. All in one without a limit."""
+    if max_days is None or not periods:
+        return [periods] if periods else []
+    chunks: list[list[tuple[Period, str | None]]] = []
+    low = high = date.min
+    for item in sorted(periods, key=lambda item: extents[item[0]]):
+        first, last = extents[item[0]]
+        if chunks and (max(high, last) - low).days + 1 <= max_days:
+            chunks[-1].append(item)
+            high = max(high, last)
+        else:
+            chunks.append([item])
+            low, high = first, last
+    return chunks

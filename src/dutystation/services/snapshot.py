@@ -16,13 +16,20 @@ mark with the snapshot's "as of" until ``dutystation evaluate --refresh`` runs a
 
 from __future__ import annotations
 
+import contextlib
+import shutil
+import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, cast
+from pathlib import Path
+from typing import Any, TypeAlias, cast
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
 from sqlalchemy import Connection, Table, insert, select, update
 from sqlalchemy.orm import Session
 
@@ -35,7 +42,14 @@ from dutystation.errors import ConfigError, DutystationError, NoEvidence
 from dutystation.services import snapshot_tables as tables
 from dutystation.services.audit import Change, denials_recorded, record
 from dutystation.services.authorization import authorize
-from dutystation.services.evaluate import MAX_DAYS, EvaluationRequest, evaluate, load_inputs
+from dutystation.services.evaluate import (
+    MAX_DAYS,
+    PART_ROWS,
+    EvaluationRequest,
+    evaluate,
+    evaluate_in_parts,
+    load_inputs,
+)
 from dutystation.services.progress import NullProgress, Progress
 from dutystation.services.reporting import returns
 from dutystation.services.reporting.inputs import (
@@ -62,6 +76,10 @@ from dutystation.store.schema_snapshot import (
 )
 
 STEPS = 5  # evaluate, not-returned window, plan, derive, store
+_SCRATCH_PREFIX = "snapshot-"
+# A scratch folder untouched this long is a killed refresh's (a refresh touches its folder
+# every few minutes at most, while it writes the evaluation and then the tables).
+ABANDONED_SCRATCH_SECONDS = 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -85,12 +103,15 @@ def refresh_snapshot(
     end: date | None = None,
     progress: Progress | None = None,
     actor: Actor = SYSTEM,
+    part_rows: int = PART_ROWS,
 ) -> SnapshotSummary:
     """Evaluate ``start``..``end`` (default: the whole evidence range, at most
     ``MAX_DAYS`` up to its last day) and make it the current snapshot. ``progress`` hears
     each step (``bytes_done`` counts steps of ``STEPS``) and then the rows stored (a new
     ``start`` whose total is the row count). ``actor`` needs ``import.run`` for the whole
-    organisation (the people who import refresh).
+    organisation (the people who import refresh). The evaluation is held ``part_rows``
+    rows at a time (``evaluate_in_parts``); the rest is on disk, in a scratch folder
+    under ``tmp_dir`` that is deleted at the end.
 
     Raises ``NoEvidence`` when nothing is stored yet, ``Conflict`` when another refresh is
     running (PostgreSQL), ``StoreError`` when the database refuses; the previous snapshot
@@ -108,11 +129,60 @@ def refresh_snapshot(
     period = _period(start, end, setting)
     notes: list[str] = list(period.notes)
     stages: dict[str, float] = {}
-    with memory_errors(runtime.settings, "the snapshot", "refresh a shorter range (--from, --to)"):
-        derived = _derive(runtime, setting, period, notes, progress, stages)
-    total = sum(t.num_rows for t in derived.values())
+    with _scratch(runtime) as scratch:
+        with memory_errors(
+            runtime.settings, "the snapshot", "refresh a shorter range (--from, --to)"
+        ):
+            derived = _derive(runtime, setting, period, notes, progress, stages, scratch, part_rows)
+        counts = {model: _row_count(source) for model, source in derived.items()}
+        meta: dict[str, Any] = {
+            "started_at": started,
+            "computed_by": actor.username,
+            "period_start": period.start,
+            "period_end": period.end,
+            "evidence_first": setting.evidence[0],
+            "evidence_last": setting.evidence[1],
+            "event_batches": len(manifests),
+            "last_event_batch": max(manifests, key=lambda m: m.sequence).batch_id
+            if manifests
+            else None,
+            "changes_seen": changes,
+            "employees": counts[SnapshotEmployee],
+            "week_rows": counts[SnapshotWeek],
+            "directives": [describe(d) for d in setting.directives],
+            "notes": notes,
+        }
+        stored_at = time.perf_counter()
+        snapshot_id = _store(runtime, actor, derived, meta, progress, clock)
+    progress.finish()
+    stages["storing"] = round(time.perf_counter() - stored_at, 1)
+    rows.analyze(runtime.engine)
+    return SnapshotSummary(
+        snapshot_id=snapshot_id,
+        period_start=period.start,
+        period_end=period.end,
+        employees=counts[SnapshotEmployee],
+        week_rows=counts[SnapshotWeek],
+        pay_period_rows=counts[SnapshotPayPeriod],
+        units=counts[SnapshotUnit],
+        seconds=time.perf_counter() - clock,
+        stages=stages,
+        notes=tuple(notes),
+    )
+
+
+def _store(
+    runtime: Runtime,
+    actor: Actor,
+    derived: dict[type[Base], Source],
+    meta: dict[str, Any],
+    progress: Progress,
+    clock: float,
+) -> int:
+    """Store ``derived`` as a new generation described by ``meta`` and make it current,
+    in one transaction (``snapshot_rows.storing``); its id."""
+    total = sum(_row_count(source) for source in derived.values())
     progress.start(f"Storing {total:,} rows", total)
-    stored_at = time.perf_counter()
     done = 0
 
     def stored(count: int) -> None:
@@ -120,23 +190,6 @@ def refresh_snapshot(
         done += count
         progress.advance(rows=count, bytes_done=done)
 
-    meta: dict[str, Any] = {
-        "started_at": started,
-        "computed_by": actor.username,
-        "period_start": period.start,
-        "period_end": period.end,
-        "evidence_first": setting.evidence[0],
-        "evidence_last": setting.evidence[1],
-        "event_batches": len(manifests),
-        "last_event_batch": max(manifests, key=lambda m: m.sequence).batch_id
-        if manifests
-        else None,
-        "changes_seen": changes,
-        "employees": derived[SnapshotEmployee].num_rows,
-        "week_rows": derived[SnapshotWeek].num_rows,
-        "directives": [describe(d) for d in setting.directives],
-        "notes": notes,
-    }
     with rows.storing(runtime.engine) as conn:
         snapshot_id = int(
             conn.execute(
@@ -144,10 +197,9 @@ def refresh_snapshot(
                 {**meta, "computed_at": datetime.now(UTC), "seconds": 0.0},
             ).scalar_one()
         )
-        for model, data in derived.items():
-            ids = pa.array(np.full(data.num_rows, snapshot_id, np.int32))
+        for model, source in derived.items():
             table = cast(Table, model.__table__)
-            rows.copy_arrow(conn, table, data.add_column(0, "snapshot_id", ids), stored)
+            rows.copy_arrow(conn, table, _with_snapshot_id(source, snapshot_id), stored)
         rows.serialise_writers(conn)
         seconds = time.perf_counter() - clock
         conn.execute(
@@ -157,27 +209,55 @@ def refresh_snapshot(
         )
         rows.replace_current(conn, snapshot_id)
         after = {k: meta[k] for k in ("period_start", "period_end", "employees", "week_rows")}
-        after |= {"changes_seen": changes, "event_batches": len(manifests)}
+        after |= {"changes_seen": meta["changes_seen"], "event_batches": meta["event_batches"]}
         record(
             conn,
             actor,
             Change("snapshot.refresh", "evaluation_snapshot", str(snapshot_id), None, after),
         )
-    progress.finish()
-    stages["storing"] = round(time.perf_counter() - stored_at, 1)
-    rows.analyze(runtime.engine)
-    return SnapshotSummary(
-        snapshot_id=snapshot_id,
-        period_start=period.start,
-        period_end=period.end,
-        employees=derived[SnapshotEmployee].num_rows,
-        week_rows=derived[SnapshotWeek].num_rows,
-        pay_period_rows=derived[SnapshotPayPeriod].num_rows,
-        units=derived[SnapshotUnit].num_rows,
-        seconds=time.perf_counter() - clock,
-        stages=stages,
-        notes=tuple(notes),
+    return snapshot_id
+
+
+@contextlib.contextmanager
+def _scratch(runtime: Runtime) -> Iterator[Path]:
+    """A folder of the refresh's own under ``tmp_dir`` (0700), deleted however it ends;
+    the folders of refreshes killed a day ago or more (SIGKILL, power) go first."""
+    tmp_dir = runtime.settings.tmp_dir
+    tmp_dir.mkdir(parents=True, exist_ok=True)
+    abandoned = time.time() - ABANDONED_SCRATCH_SECONDS
+    for left in tmp_dir.glob(f"{_SCRATCH_PREFIX}*"):
+        with contextlib.suppress(OSError):  # another refresh got there first
+            if left.is_dir() and left.stat().st_mtime < abandoned:
+                shutil.rmtree(left)
+    with tempfile.TemporaryDirectory(prefix=_SCRATCH_PREFIX, dir=tmp_dir) as path:
+        yield Path(path)
+
+
+# A snapshot table's rows: a Parquet file that DuckDB wrote, or a small Arrow table.
+Source: TypeAlias = Path | pa.Table
+
+
+def _row_count(source: Source) -> int:
+    return int(
+        pq.ParquetFile(source).metadata.num_rows if isinstance(source, Path) else source.num_rows
     )
+
+
+def _with_snapshot_id(source: Source, snapshot_id: int) -> pa.RecordBatchReader:
+    """``source``'s rows a batch at a time, ``snapshot_id`` first."""
+    if isinstance(source, Path):
+        found = pq.ParquetFile(source)
+        schema, batches = found.schema_arrow, found.iter_batches(batch_size=rows.BATCH_ROWS)
+    else:
+        schema, batches = source.schema, iter(source.to_batches(max_chunksize=rows.BATCH_ROWS))
+    with_id = pa.schema([pa.field("snapshot_id", pa.int32()), *schema])
+
+    def numbered() -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            ids = pa.array(np.full(batch.num_rows, snapshot_id, np.int32))
+            yield pa.RecordBatch.from_arrays([ids, *batch.columns], schema=with_id)
+
+    return pa.RecordBatchReader.from_batches(with_id, numbered())
 
 
 def _derive(
@@ -187,10 +267,13 @@ def _derive(
     notes: list[str],
     progress: Progress,
     stages: dict[str, float],
-) -> dict[type[Base], pa.Table]:
-    """The snapshot's tables, by model. The daily evaluation of the not-returned window
-    runs first and is reduced to the people listed before the weekly one starts, so the two
-    results are never in memory together (at 250,000 employees, about a gigabyte each)."""
+    scratch: Path,
+    part_rows: int,
+) -> dict[type[Base], Source]:
+    """The snapshot's tables, by model. The evaluations go to Parquet files in ``scratch``
+    part by part (``evaluate_in_parts``, ``evaluate(sink=)``), and DuckDB derives the
+    tables from there within its memory limit: neither the evaluation nor a table is ever
+    whole in memory (at 250,000 employees x 26 weeks, 6.5 million rows)."""
     mark = time.perf_counter()
 
     def step(name: str, done: int) -> None:
@@ -200,42 +283,52 @@ def _derive(
         progress.advance(rows=0, bytes_done=done)
 
     progress.start("Evaluating the not-returned window by day", STEPS)
-    listed, counted = _not_returned(runtime, setting, notes)
+    listed, counted = _not_returned(runtime, setting, notes, scratch / "days.parquet")
     step("not-returned window", 1)
     progress.start("Evaluating weeks and pay periods", STEPS)
-    result = evaluate(
-        runtime,
-        EvaluationRequest(period.start, period.end, None, ("week", "pay_period")),
-        directives=setting.directives,
-    )
-    ev = tables.redacted(result.employee_periods)
+    ev_path = scratch / "periods.parquet"
+    ev = tables.RowsFile(ev_path, left_out=["name"])
+    try:
+        result = evaluate_in_parts(
+            runtime,
+            EvaluationRequest(period.start, period.end, None, ("week", "pay_period")),
+            ev.write,
+            directives=setting.directives,
+            part_rows=part_rows,
+        )
+    finally:
+        ev.close()
     if result.periods_kept:
         notes.append(
             f"{result.periods_kept} of {result.periods_kept + result.periods_computed} weeks "
             "and pay periods read back from kept results (docs/evaluation.md)"
         )
-    del result
     step("weeks and pay periods", 2)
     with runtime.engine.connect() as conn:
         chains = org_unit_chains_of(conn)
         employee_keys = _employee_keys(conn)
     progress.start("Compliance plan and figures per unit", STEPS)
-    plan = _plan(runtime, setting, period, ev, chains, notes)
+    plan = _plan(runtime, setting, period, ev_path, chains, notes)
     step("compliance plan", 3)
     con = tables.connect(runtime.settings)
     try:
-        tables.register(con, ev=ev, emp=employee_keys, nr=listed, org=tables.org_units(chains))
-        derived: dict[type[Base], pa.Table] = {
-            SnapshotWeek: tables.weeks(ev, employee_keys),
-            SnapshotPayPeriod: tables.pay_periods(ev, employee_keys),
-            SnapshotEmployee: tables.employees(con),
-            SnapshotUnitWeek: tables.unit_weeks(con),
+        tables.register(con, emp=employee_keys, nr=listed, org=tables.org_units(chains))
+        tables.parquet_view(con, "ev", ev_path)
+        derived: dict[type[Base], Source] = {
+            SnapshotWeek: tables.to_file(con, tables.weeks_sql(), scratch / "week.parquet"),
+            SnapshotPayPeriod: tables.to_file(
+                con, tables.pay_periods_sql(), scratch / "pay_period.parquet"
+            ),
+            SnapshotEmployee: tables.to_file(
+                con, tables.employees_sql(), scratch / "employee.parquet"
+            ),
+            SnapshotUnitWeek: tables.to_file(
+                con, tables.unit_weeks_sql(), scratch / "unit_week.parquet"
+            ),
         }
+        tables.parquet_view(con, "se", scratch / "employee.parquet")
         tables.register(
-            con,
-            se=derived[SnapshotEmployee],
-            plan=plan,
-            ex=_exemption_facts(runtime, min(period.end, setting.evidence[1])),
+            con, plan=plan, ex=_exemption_facts(runtime, min(period.end, setting.evidence[1]))
         )
         derived[SnapshotUnit] = tables.units(con, with_not_returned=counted)
     finally:
@@ -289,21 +382,29 @@ def _employee_keys(conn: Connection) -> pa.Table:
 _LISTED = pa.schema([("employee_id", pa.string()), ("org_unit", pa.string())])
 
 
-def _not_returned(runtime: Runtime, setting: Setting, notes: list[str]) -> tuple[pa.Table, bool]:
+def _not_returned(
+    runtime: Runtime, setting: Setting, notes: list[str], path: Path
+) -> tuple[pa.Table, bool]:
     """The people the ``not-returned`` report lists (``employee_id, org_unit``), from the
-    same daily evaluation of its windows; False when no window could be evaluated."""
+    same daily evaluation of its windows, streamed to a Parquet file at ``path`` (a day
+    per employee makes 7.5 million rows a month at 250,000); False when no window could
+    be evaluated."""
+    days = tables.RowsFile(path)
     try:
         found, window = not_returned_scope(ReportRequest("not-returned"), setting)
-        daily = evaluate(
+        evaluate(
             runtime,
             EvaluationRequest(window.start, window.end, None, ("day",)),
             directives=setting.directives,
+            sink=days.write,
         )
     except (NoEvidence, ConfigError) as exc:
         notes.append(f"Not returned: not counted ({exc}).")
         return _LISTED.empty_table(), False
+    finally:
+        days.close()
     context = context_for(ReportRequest("not-returned"), setting, window)
-    people = returns.not_returned(daily.employee_periods, context, found).section("people")
+    people = returns.not_returned(ds.dataset(path), context, found).section("people")
     return people.table.select(["employee_id", "org_unit"]).cast(_LISTED), True
 
 
@@ -311,12 +412,13 @@ def _plan(
     runtime: Runtime,
     setting: Setting,
     period: Period,
-    ev: pa.Table,
+    ev: Path,
     chains: dict[str, tuple[str, ...]],
     notes: list[str],
 ) -> pa.Table:
     """The compliance plan's figures per unit, over the weeks from the directive on (as
-    the report reads them), seats weighed with the capacity model."""
+    the report reads them; ``ev``: the evaluation's rows file), seats weighed with the
+    capacity model."""
     if not setting.directives:
         notes.append("Compliance plan: no directive is loaded.")
         return tables.PLAN_SCHEMA.empty_table()
@@ -329,10 +431,7 @@ def _plan(
         capacity = None
     con = tables.connect(runtime.settings)
     try:
-        con.register("ev_all", ev)
-        con.execute(
-            f"CREATE TEMP VIEW ev AS SELECT * FROM ev_all WHERE period_start >= DATE '{since}'"
-        )
+        tables.parquet_view(con, "ev", ev, f"WHERE period_start >= DATE '{since}'")
         con.register("offices", offices_table(runtime))
         if capacity is not None:
             con.register("cap", capacity.select(["site_id", "expected"]))

@@ -1,7 +1,11 @@
 """The snapshot's tables, derived from one evaluation with DuckDB (no Python loop over
 employees or weeks): what ``services/snapshot.py`` stores and ``services/status.py``
-reads. Each function takes Arrow tables and returns an Arrow table whose columns are named
-as the snapshot table it fills (``store/schema_snapshot.py``), minus ``snapshot_id``.
+reads. The evaluation's rows are in a Parquet file (``RowsFile``, relation ``ev``), so
+DuckDB reads them within its memory limit and spills to ``tmp_dir`` past it: at 2.3
+million employees x 26 weeks they are 60 million rows. Each ``*_sql`` query, or function,
+gives the rows of one snapshot table, its columns named as that table's
+(``store/schema_snapshot.py``) minus ``snapshot_id``; ``to_file`` writes a query's rows to
+Parquet, to be stored from there a batch at a time.
 
 The figures are the reports' own: a unit-week's hours and statuses are sums over the same
 employee-week rows as ``onsite-share`` and ``compliance-plan`` (``reporting/hours.py``,
@@ -15,12 +19,13 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import duckdb
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from dutystation.services.reporting.plan_sql import plan_sql
 from dutystation.services.reporting.tables import CONFIDENTIAL, CONFIDENTIAL_PATTERN
@@ -59,6 +64,56 @@ def connect(settings: Settings) -> duckdb.DuckDBPyConnection:
             "autoload_known_extensions": False,
         }
     )
+
+
+class RowsFile:
+    """The evaluation's rows, part after part (``evaluate_in_parts``), in one Parquet file:
+    reasons redacted (``redacted``), the ``left_out`` columns left out (names: no snapshot
+    table holds them), dictionaries given one index type (each part has its own). It
+    lives in the refresh's scratch folder, private to the account (0700) and deleted
+    with it."""
+
+    def __init__(self, path: Path, left_out: Sequence[str] = ()) -> None:
+        self.path = path
+        self.left_out = list(left_out)
+        self.rows = 0
+        self._writer: pq.ParquetWriter | None = None
+        self._schema: pa.Schema | None = None
+
+    def write(self, part: Any) -> None:
+        table = part if isinstance(part, pa.Table) else pa.Table.from_batches([part])
+        table = redacted(table.drop_columns(self.left_out))
+        if self._schema is None:
+            # One index type for every part (each part chose its narrowest); the texts stay
+            # encoded, which is cheaper to write and to read than plain strings.
+            self._schema = pa.schema(
+                pa.field(f.name, pa.dictionary(pa.int32(), f.type.value_type))
+                if pa.types.is_dictionary(f.type)
+                else f
+                for f in table.schema
+            )
+            self._writer = pq.ParquetWriter(self.path, self._schema, compression="snappy")
+        assert self._writer is not None
+        self._writer.write_table(table.cast(self._schema))
+        self.rows += table.num_rows
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+
+
+def parquet_view(con: duckdb.DuckDBPyConnection, name: str, path: Path, where: str = "") -> None:
+    """Relation ``name``: the rows of the Parquet file at ``path`` (``where`` them)."""
+    quoted = str(path).replace("'", "''")
+    con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet('{quoted}') {where}")
+
+
+def to_file(con: duckdb.DuckDBPyConnection, query: str, path: Path) -> Path:
+    """The rows of ``query`` written to a Parquet file at ``path`` (DuckDB writes them as it
+    makes them, in the query's order)."""
+    quoted = str(path).replace("'", "''")
+    con.execute(f"COPY ({query}) TO '{quoted}' (FORMAT parquet, COMPRESSION snappy)")
+    return path
 
 
 def redacted(employee_periods: pa.Table) -> pa.Table:
@@ -126,60 +181,42 @@ PAY_PERIOD_COLUMNS = {
 }
 
 
-def weeks(employee_periods: pa.Table, keys: pa.Table) -> pa.Table:
+def weeks_sql() -> str:
     """``snapshot_week`` rows, ordered by employee and week (the primary key's order, so
-    the index is filled in order). Arrow, not DuckDB: DuckDB would decode the dictionary
-    columns (reasons, units) into 6.5M plain strings at 250,000 employees, gigabytes."""
-    kind = employee_periods.column("period_kind")
-    return _rows(employee_periods, pc.equal(kind, "week"), keys, WEEK_COLUMNS)
+    the index is filled in order)."""
+    return _rows_sql("period_kind = 'week'", WEEK_COLUMNS)
 
 
-def pay_periods(employee_periods: pa.Table, keys: pa.Table) -> pa.Table:
+def pay_periods_sql() -> str:
     """``snapshot_pay_period``: the pay-period rows the duty-station test judged."""
-    kind = employee_periods.column("period_kind")
-    tested = pc.and_(
-        pc.equal(kind, "pay_period"),
-        pc.is_valid(employee_periods.column("duty_station_test_failed")),
+    return _rows_sql(
+        "period_kind = 'pay_period' AND duty_station_test_failed IS NOT NULL", PAY_PERIOD_COLUMNS
     )
-    return _rows(employee_periods, tested, keys, PAY_PERIOD_COLUMNS)
 
 
-def _rows(
-    employee_periods: pa.Table, which: Any, keys: pa.Table, columns: Mapping[str, str]
-) -> pa.Table:
-    """The ``which`` rows with ``employee_pk`` first (from ``keys``: ``employee_id,
-    employee_pk``), ``columns`` renamed, days as 32-bit integers, sorted by employee and
-    period. Only the columns needed are filtered; DuckDB orders the rows by their keys
-    alone (Arrow's multi-key sort of 6.5M rows took 10 s), Arrow takes them in that order."""
-    needed = ["employee_id", *dict.fromkeys(columns.values())]
-    rows = employee_periods.select(needed).filter(which)
-    con = duckdb.connect(config={"threads": 2, "autoload_known_extensions": False})
-    try:
-        narrow = rows.select(["employee_id", "period_start"])
-        # The row numbers come from Arrow: DuckDB scans in parallel, in no set order.
-        con.register("r", narrow.append_column("i", pa.array(np.arange(narrow.num_rows))))
-        con.register("k", keys)
-        order = con.sql("""
-            SELECT r.i, k.employee_pk FROM r JOIN k USING (employee_id)
-            ORDER BY k.employee_pk, r.period_start""").to_arrow_table()
-    finally:
-        con.close()
-    rows = rows.take(order.column("i"))
-    picked = {"employee_pk": order.column("employee_pk")}
+def _rows_sql(which: str, columns: Mapping[str, str]) -> str:
+    """The ``which`` rows of ``ev`` with ``employee_pk`` first (from relation ``emp``:
+    ``employee_id, employee_pk``), ``columns`` renamed, days as 32-bit integers, sorted by
+    employee and period."""
+    picked = []
     for name, source in columns.items():
-        column = rows.column(source)
         if name.startswith("days_"):
-            column = column.cast(pa.int32())
+            picked.append(f"CAST({source} AS INTEGER) AS {name}")
         elif name.startswith("hours_"):
-            column = column.cast(pa.float64())
-        picked[name] = column
-    return pa.table(picked)
+            picked.append(f"CAST({source} AS DOUBLE) AS {name}")
+        else:
+            picked.append(f"{source} AS {name}")
+    return f"""
+        SELECT emp.employee_pk, {", ".join(picked)}
+        FROM ev JOIN emp USING (employee_id)
+        WHERE {which}
+        ORDER BY emp.employee_pk, period_start"""
 
 
-def employees(con: duckdb.DuckDBPyConnection) -> pa.Table:
+def employees_sql() -> str:
     """``snapshot_employee``: each employee's latest week and whether the not-returned
     report lists them (relation ``nr``: ``employee_id``)."""
-    return con.sql(f"""
+    return f"""
         WITH latest AS (
             SELECT employee_id, max_by({{
                 'org_unit': CAST(org_unit AS VARCHAR), 'component': CAST(component AS VARCHAR),
@@ -195,12 +232,12 @@ def employees(con: duckdb.DuckDBPyConnection) -> pa.Table:
                l.w.duty_station, l.w.directive_ref, l.w.week, l.w.week_start, l.w.status,
                l.w.reason, l.employee_id IN (SELECT employee_id FROM nr) AS not_returned
         FROM latest AS l JOIN emp AS m USING (employee_id)
-        ORDER BY m.employee_pk""").to_arrow_table()
+        ORDER BY m.employee_pk"""
 
 
-def unit_weeks(con: duckdb.DuckDBPyConnection) -> pa.Table:
+def unit_weeks_sql() -> str:
     """``snapshot_unit_week``: per unit and week, its subtree's and its own staff's sums."""
-    return con.sql(f"""
+    return f"""
         WITH w AS (
             SELECT CAST(org_unit AS VARCHAR) AS org_unit, org_path, period_start, period_end,
                    CAST(period_label AS VARCHAR) AS period_label, hours_on_site,
@@ -215,7 +252,7 @@ def unit_weeks(con: duckdb.DuckDBPyConnection) -> pa.Table:
         SELECT org_unit, 'own', period_start, max(period_end), any_value(period_label),
                {_WEEK_COUNTS}
         FROM w GROUP BY org_unit, period_start
-        ORDER BY 1, 2, 3""").to_arrow_table()
+        ORDER BY 1, 2, 3"""
 
 
 PLAN_SCHEMA = pa.schema(

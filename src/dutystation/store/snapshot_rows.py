@@ -2,7 +2,8 @@
 
 - ``mark_stale``: what an import calls in its own transaction when it stored rows (a
   counter, so a refresh running meanwhile cannot clear the mark of an import it missed);
-- ``copy_arrow``: an Arrow table into a snapshot table inside an open transaction —
+- ``copy_arrow``: an Arrow table, or a stream of record batches, into a snapshot table
+  inside an open transaction —
   ``COPY ... FROM STDIN (FORMAT csv)`` fed by Arrow's C++ CSV writer on PostgreSQL (no
   Python object per value), one prepared INSERT over batches of plain tuples on SQLite;
 - ``replace_current``: point ``snapshot_state`` at a new generation and delete every
@@ -148,12 +149,13 @@ def replace_current(conn: Connection, snapshot_id: int) -> None:
 def copy_arrow(
     conn: Connection,
     table: Table,
-    data: pa.Table,
+    data: pa.Table | pa.RecordBatchReader,
     on_rows: Callable[[int], None] | None = None,
 ) -> None:
-    """Insert every row of ``data`` (its columns named as ``table``'s) into ``table``.
-    ``on_rows`` hears the count of each batch stored."""
-    columns = data.column_names
+    """Insert every row of ``data`` (its columns named as ``table``'s) into ``table``;
+    a reader's batches are taken one at a time. ``on_rows`` hears the count of each
+    batch stored."""
+    columns = data.schema.names
     driver: Any = conn.connection.driver_connection
     if conn.dialect.name == "postgresql":
         statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(
@@ -184,7 +186,9 @@ def copy_arrow(
         cursor.close()
 
 
-def _batches(data: pa.Table, *, dates_as_text: bool = False) -> Iterator[pa.RecordBatch]:
+def _batches(
+    data: pa.Table | pa.RecordBatchReader, *, dates_as_text: bool = False
+) -> Iterator[pa.RecordBatch]:
     """``data`` a batch at a time, dictionary columns decoded (one batch at a time: the
     whole table decoded would cost a gigabyte at 250,000 employees), dates as ISO text
     when asked (what SQLAlchemy's SQLite Date type stores)."""
@@ -195,7 +199,8 @@ def _batches(data: pa.Table, *, dates_as_text: bool = False) -> Iterator[pa.Reco
             kind = pa.string()
         fields.append(pa.field(f.name, kind))
     plain = pa.schema(fields)
-    for batch in data.to_batches(max_chunksize=BATCH_ROWS):
+    source = data.to_batches(max_chunksize=BATCH_ROWS) if isinstance(data, pa.Table) else data
+    for batch in source:
         yield batch.cast(plain)
 
 
