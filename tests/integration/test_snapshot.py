@@ -40,7 +40,8 @@ from dutystation.services.exemption_records import REQUESTS
 from dutystation.services.exemption_requests import NewRequest, request_exemption, withdraw_request
 from dutystation.services.importing import run_import
 from dutystation.services.reporting import ReportRequest, build_report
-from dutystation.services.snapshot import ABANDONED_SCRATCH_SECONDS, refresh_snapshot
+from dutystation.services.rows_file import ABANDONED_SCRATCH_SECONDS
+from dutystation.services.snapshot import refresh_snapshot
 from dutystation.services.status import employee_status, team_status, unit_people
 from dutystation.services.status_overview import component_overview
 from dutystation.store.db import make_engine, migrate

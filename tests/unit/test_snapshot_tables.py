@@ -1,12 +1,13 @@
-"""The snapshot's derivations that need no database (services/snapshot_tables.py): the
-last safety net that keeps medical categories out of stored reasons, and the org tree
-rows the overview drills down with."""
+"""The snapshot's derivations that need no database (services/snapshot_tables.py,
+services/rows_file.py): the last safety net that keeps medical categories out of stored
+reasons, and the org tree rows the overview drills down with."""
 
 from __future__ import annotations
 
 import pyarrow as pa
 
 from dutystation.services import snapshot_tables as tables
+from dutystation.services.rows_file import redacted
 
 REASONS = [
     "approved exemption (medical_condition) from 2025-02-10 to 2025-05-09",
@@ -20,7 +21,7 @@ def test_stored_reasons_never_name_a_medical_category_whatever_the_evaluation_wr
     plain = pa.table({"employee_id": ["1", "2", "3", "4"], "reason": REASONS})
     encoded = plain.set_column(1, "reason", plain.column("reason").dictionary_encode())
     for table in (plain, encoded):
-        cleaned = tables.redacted(table).column("reason").cast(pa.string()).to_pylist()
+        cleaned = redacted(table).column("reason").cast(pa.string()).to_pylist()
         assert cleaned == [
             "approved exemption (confidential category) from 2025-02-10 to 2025-05-09",
             "exempt: confidential category until 2025-06-30",

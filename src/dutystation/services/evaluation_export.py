@@ -39,7 +39,7 @@ from dutystation.services.disclosures import NatureKind, Stated, record_disclosu
 from dutystation.services.evaluate import EvaluationRequest, evaluate
 from dutystation.services.reporting.access import check_report_scope
 from dutystation.services.reporting.inputs import evidence_range
-from dutystation.services.snapshot_tables import redacted
+from dutystation.services.rows_file import redacted
 from dutystation.store.db import write_transaction
 
 FORMATS = {".parquet": "parquet", ".csv": "csv"}

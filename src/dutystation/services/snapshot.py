@@ -16,9 +16,6 @@ mark with the snapshot's "as of" until ``dutystation evaluate --refresh`` runs a
 
 from __future__ import annotations
 
-import contextlib
-import shutil
-import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -63,6 +60,7 @@ from dutystation.services.reporting.inputs import (
 )
 from dutystation.services.reporting.periods import Period, cut_to_evidence, directive_start
 from dutystation.services.reporting.seats_inputs import plan_capacity
+from dutystation.services.rows_file import RowsFile, scratch_folder
 from dutystation.store import snapshot_rows as rows
 from dutystation.store.history import org_unit_chains
 from dutystation.store.schema import Base, Employee
@@ -76,10 +74,6 @@ from dutystation.store.schema_snapshot import (
 )
 
 STEPS = 5  # evaluate, not-returned window, plan, derive, store
-_SCRATCH_PREFIX = "snapshot-"
-# A scratch folder untouched this long is a killed refresh's (a refresh touches its folder
-# every few minutes at most, while it writes the evaluation and then the tables).
-ABANDONED_SCRATCH_SECONDS = 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -129,7 +123,7 @@ def refresh_snapshot(
     period = _period(start, end, setting)
     notes: list[str] = list(period.notes)
     stages: dict[str, float] = {}
-    with _scratch(runtime) as scratch:
+    with scratch_folder(runtime.settings, "snapshot-") as scratch:
         with memory_errors(
             runtime.settings, "the snapshot", "refresh a shorter range (--from, --to)"
         ):
@@ -218,21 +212,6 @@ def _store(
     return snapshot_id
 
 
-@contextlib.contextmanager
-def _scratch(runtime: Runtime) -> Iterator[Path]:
-    """A folder of the refresh's own under ``tmp_dir`` (0700), deleted however it ends;
-    the folders of refreshes killed a day ago or more (SIGKILL, power) go first."""
-    tmp_dir = runtime.settings.tmp_dir
-    tmp_dir.mkdir(parents=True, exist_ok=True)
-    abandoned = time.time() - ABANDONED_SCRATCH_SECONDS
-    for left in tmp_dir.glob(f"{_SCRATCH_PREFIX}*"):
-        with contextlib.suppress(OSError):  # another refresh got there first
-            if left.is_dir() and left.stat().st_mtime < abandoned:
-                shutil.rmtree(left)
-    with tempfile.TemporaryDirectory(prefix=_SCRATCH_PREFIX, dir=tmp_dir) as path:
-        yield Path(path)
-
-
 # A snapshot table's rows: a Parquet file that DuckDB wrote, or a small Arrow table.
 Source: TypeAlias = Path | pa.Table
 
@@ -287,7 +266,7 @@ def _derive(
     step("not-returned window", 1)
     progress.start("Evaluating weeks and pay periods", STEPS)
     ev_path = scratch / "periods.parquet"
-    ev = tables.RowsFile(ev_path, left_out=["name"])
+    ev = RowsFile(ev_path, left_out=["name"])
     try:
         result = evaluate_in_parts(
             runtime,
@@ -389,7 +368,7 @@ def _not_returned(
     same daily evaluation of its windows, streamed to a Parquet file at ``path`` (a day
     per employee makes 7.5 million rows a month at 250,000); False when no window could
     be evaluated."""
-    days = tables.RowsFile(path)
+    days = RowsFile(path)
     try:
         found, window = not_returned_scope(ReportRequest("not-returned"), setting)
         evaluate(

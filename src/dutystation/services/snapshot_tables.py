@@ -1,6 +1,6 @@
 """The snapshot's tables, derived from one evaluation with DuckDB (no Python loop over
 employees or weeks): what ``services/snapshot.py`` stores and ``services/status.py``
-reads. The evaluation's rows are in a Parquet file (``RowsFile``, relation ``ev``), so
+reads. The evaluation's rows are in a Parquet file (``rows_file.RowsFile``, relation ``ev``), so
 DuckDB reads them within its memory limit and spills to ``tmp_dir`` past it: at 2.3
 million employees x 26 weeks they are 60 million rows. Each ``*_sql`` query, or function,
 gives the rows of one snapshot table, its columns named as that table's
@@ -25,10 +25,8 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from dutystation.services.reporting.plan_sql import plan_sql
-from dutystation.services.reporting.tables import CONFIDENTIAL, CONFIDENTIAL_PATTERN
 from dutystation.settings import Settings
 
 _HOURS = ("required", "on_site", "field_travel", "off_site", "leave", "holiday")
@@ -66,42 +64,6 @@ def connect(settings: Settings) -> duckdb.DuckDBPyConnection:
     )
 
 
-class RowsFile:
-    """The evaluation's rows, part after part (``evaluate_in_parts``), in one Parquet file:
-    reasons redacted (``redacted``), the ``left_out`` columns left out (names: no snapshot
-    table holds them), dictionaries given one index type (each part has its own). It
-    lives in the refresh's scratch folder, private to the account (0700) and deleted
-    with it."""
-
-    def __init__(self, path: Path, left_out: Sequence[str] = ()) -> None:
-        self.path = path
-        self.left_out = list(left_out)
-        self.rows = 0
-        self._writer: pq.ParquetWriter | None = None
-        self._schema: pa.Schema | None = None
-
-    def write(self, part: Any) -> None:
-        table = part if isinstance(part, pa.Table) else pa.Table.from_batches([part])
-        table = redacted(table.drop_columns(self.left_out))
-        if self._schema is None:
-            # One index type for every part (each part chose its narrowest); the texts stay
-            # encoded, which is cheaper to write and to read than plain strings.
-            self._schema = pa.schema(
-                pa.field(f.name, pa.dictionary(pa.int32(), f.type.value_type))
-                if pa.types.is_dictionary(f.type)
-                else f
-                for f in table.schema
-            )
-            self._writer = pq.ParquetWriter(self.path, self._schema, compression="snappy")
-        assert self._writer is not None
-        self._writer.write_table(table.cast(self._schema))
-        self.rows += table.num_rows
-
-    def close(self) -> None:
-        if self._writer is not None:
-            self._writer.close()
-
-
 def parquet_view(con: duckdb.DuckDBPyConnection, name: str, path: Path, where: str = "") -> None:
     """Relation ``name``: the rows of the Parquet file at ``path`` (``where`` them)."""
     quoted = str(path).replace("'", "''")
@@ -114,29 +76,6 @@ def to_file(con: duckdb.DuckDBPyConnection, query: str, path: Path) -> Path:
     quoted = str(path).replace("'", "''")
     con.execute(f"COPY ({query}) TO '{quoted}' (FORMAT parquet, COMPRESSION snappy)")
     return path
-
-
-def redacted(employee_periods: pa.Table) -> pa.Table:
-    """``reason`` with confidential category names replaced, as every report section does
-    (the evaluation already writes "confidential category"; this is the safety net).
-    Only the dictionary's distinct texts are rewritten."""
-    i = employee_periods.schema.get_field_index("reason")
-    column = employee_periods.column(i)
-    chunks = []
-    for chunk in column.chunks:
-        if pa.types.is_dictionary(chunk.type):
-            words = pc.replace_substring_regex(
-                chunk.dictionary, pattern=CONFIDENTIAL_PATTERN, replacement=CONFIDENTIAL
-            )
-            chunks.append(pa.DictionaryArray.from_arrays(chunk.indices, words))
-        else:
-            chunks.append(
-                pc.replace_substring_regex(
-                    chunk, pattern=CONFIDENTIAL_PATTERN, replacement=CONFIDENTIAL
-                )
-            )
-    cleaned = pa.chunked_array(chunks) if chunks else column
-    return employee_periods.set_column(i, pa.field("reason", cleaned.type), cleaned)
 
 
 def org_units(chains: Mapping[str, Sequence[str]]) -> pa.Table:

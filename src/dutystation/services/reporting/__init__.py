@@ -7,7 +7,8 @@ hands their Arrow tables to the report's builder (one module per area; each aggr
 with DuckDB, never a Python loop over employees or days). With ``analytics = "spark"``,
 every report built on the evaluation (onsite-share, workforce, compliance-plan,
 not-returned, duty-station-test and the briefing) keeps it on Spark and runs its SQL there
-(``spark_rows.py``). docs/reports.md describes every
+(``spark_rows.py``); on DuckDB, an evaluation past two million rows is kept on disk and
+the same SQL runs over it there (``file_rows.py``). docs/reports.md describes every
 report, its columns and the formats."""
 
 from __future__ import annotations
@@ -32,11 +33,11 @@ from dutystation.services.reporting import (
     seats_inputs,
     workforce,
 )
+from dutystation.services.reporting.file_rows import built_on_duckdb
 from dutystation.services.reporting.inputs import (
     ReportRequest,
     Setting,
     context_for,
-    evaluate_periods,
     evidence_range,
     load_setting,
     not_returned_scope,
@@ -82,27 +83,38 @@ def _on_spark(
     return report_on_spark(runtime, asked, setting.directives, job, build)
 
 
+def _evaluated(
+    runtime: Runtime,
+    request: ReportRequest,
+    setting: Setting,
+    period: Period,
+    kinds: tuple[str, ...],
+    build: Callable[[Any], Built],
+) -> Built:
+    """``build`` over the evaluation of ``kinds`` over ``period``: kept on Spark with
+    ``analytics = "spark"``; else on DuckDB, as Arrow or, when large, on disk
+    (``file_rows.py``)."""
+    if runtime.settings.analytics == "spark":
+        return _on_spark(runtime, request, setting, period, kinds, build)
+    asked = EvaluationRequest(period.start, period.end, request.org_unit, kinds)
+    return built_on_duckdb(runtime, asked, setting.directives, build)
+
+
 def _onsite_share(runtime: Runtime, request: ReportRequest, setting: Setting) -> Report:
     period = period_for(request, setting)
     context = context_for(request, setting, period)
-    if runtime.settings.analytics == "spark":
-        return _on_spark(
-            runtime, request, setting, period, ("week",), lambda t: hours.onsite_share(t, context)
-        )
-    table = evaluate_periods(runtime, request, setting, period, ("week",))
-    return hours.onsite_share(table, context)
+    return _evaluated(
+        runtime, request, setting, period, ("week",), lambda t: hours.onsite_share(t, context)
+    )
 
 
 def _workforce(runtime: Runtime, request: ReportRequest, setting: Setting) -> Report:
     period = period_for(request, setting)
     context = context_for(request, setting, period)
-    if runtime.settings.analytics == "spark":
-        # workforce() takes the SparkRows as its table: tables.py's helpers run on them.
-        return _on_spark(
-            runtime, request, setting, period, ("week",), lambda t: workforce.workforce(t, context)
-        )
-    table = evaluate_periods(runtime, request, setting, period, ("week",))
-    return workforce.workforce(table, context)
+    # workforce() takes SparkRows or FileRows as its table: tables.py's helpers run on them.
+    return _evaluated(
+        runtime, request, setting, period, ("week",), lambda t: workforce.workforce(t, context)
+    )
 
 
 def _compliance_plan(runtime: Runtime, request: ReportRequest, setting: Setting) -> Report:
@@ -110,17 +122,14 @@ def _compliance_plan(runtime: Runtime, request: ReportRequest, setting: Setting)
     context = context_for(request, setting, period)
     capacity = seats_inputs.plan_capacity(runtime, setting, period)
     offices = offices_table(runtime)
-    if runtime.settings.analytics == "spark":
-        return _on_spark(
-            runtime,
-            request,
-            setting,
-            period,
-            ("week",),
-            lambda t: plan.compliance_plan(t, offices, context, capacity=capacity),
-        )
-    table = evaluate_periods(runtime, request, setting, period, ("week",))
-    return plan.compliance_plan(table, offices, context, capacity=capacity)
+    return _evaluated(
+        runtime,
+        request,
+        setting,
+        period,
+        ("week",),
+        lambda t: plan.compliance_plan(t, offices, context, capacity=capacity),
+    )
 
 
 def _not_returned(runtime: Runtime, request: ReportRequest, setting: Setting) -> Report:
@@ -128,33 +137,27 @@ def _not_returned(runtime: Runtime, request: ReportRequest, setting: Setting) ->
     spans = agreement_coverage.stored_spans(runtime.engine)
     days = {"days after the deadline": str(request.days)} if request.days else {}
     context = context_for(request, setting, period, **days)
-    if runtime.settings.analytics == "spark":
-        return _on_spark(
-            runtime,
-            request,
-            setting,
-            period,
-            ("day",),
-            lambda t: returns.not_returned(t, context, found, spans),
-        )
-    table = evaluate_periods(runtime, request, setting, period, ("day",))
-    return returns.not_returned(table, context, found, spans)
+    return _evaluated(
+        runtime,
+        request,
+        setting,
+        period,
+        ("day",),
+        lambda t: returns.not_returned(t, context, found, spans),
+    )
 
 
 def _duty_station_test(runtime: Runtime, request: ReportRequest, setting: Setting) -> Report:
     period = period_for(request, setting)
     context = context_for(request, setting, period)
-    if runtime.settings.analytics == "spark":
-        return _on_spark(
-            runtime,
-            request,
-            setting,
-            period,
-            ("pay_period",),
-            lambda t: duty_station.duty_station_test(t, context),
-        )
-    table = evaluate_periods(runtime, request, setting, period, ("pay_period",))
-    return duty_station.duty_station_test(table, context)
+    return _evaluated(
+        runtime,
+        request,
+        setting,
+        period,
+        ("pay_period",),
+        lambda t: duty_station.duty_station_test(t, context),
+    )
 
 
 def _utilisation(runtime: Runtime, request: ReportRequest, setting: Setting) -> Report:
@@ -229,12 +232,8 @@ def leader_reports(runtime: Runtime, request: ReportRequest) -> list[Report]:
     def from_days(daily: Any) -> Report:
         return returns.not_returned(daily, context_for(unset, setting, window), found, spans)
 
-    if runtime.settings.analytics == "spark":
-        weekly = _on_spark(runtime, request, setting, period, ("week",), from_weeks)
-        missing = _on_spark(runtime, request, setting, window, ("day",), from_days)
-    else:
-        weekly = from_weeks(evaluate_periods(runtime, request, setting, period, ("week",)))
-        missing = from_days(evaluate_periods(runtime, request, setting, window, ("day",)))
+    weekly = _evaluated(runtime, request, setting, period, ("week",), from_weeks)
+    missing = _evaluated(runtime, request, setting, window, ("day",), from_days)
     onsite, compliance, staff = weekly
     return [onsite, compliance, missing, staff]
 

@@ -20,8 +20,6 @@ from dutystation.events.schemas import EventKind
 from dutystation.policy_files import load_directives
 from dutystation.services import presence as badges_service
 from dutystation.services.evaluate import (
-    EvaluationRequest,
-    evaluate,
     policies_dir,
 )
 from dutystation.services.reporting import returns
@@ -115,21 +113,6 @@ def period_for(request: ReportRequest, setting: Setting) -> Period:
         directives=setting.directives,
         evidence=setting.evidence,
     )
-
-
-def evaluate_periods(
-    runtime: Runtime,
-    request: ReportRequest,
-    setting: Setting,
-    period: Period,
-    kinds: tuple[str, ...],
-) -> pa.Table:
-    result = evaluate(
-        runtime,
-        EvaluationRequest(period.start, period.end, request.org_unit, kinds),
-        directives=setting.directives,
-    )
-    return result.employee_periods
 
 
 def offices_table(runtime: Runtime) -> pa.Table:
