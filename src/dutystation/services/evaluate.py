@@ -320,11 +320,11 @@ def evaluate_in_parts(
     to ``on_rows`` a part at a time (pyarrow Tables or RecordBatches, with the columns of
     the module docstring, each with its own dictionaries): each kept period as it is read
     back, the periods computed now in runs of about ``part_rows`` rows at most (runs of
-    at least two weeks).
-    So no more than a part is ever in memory, however many employees and weeks there are:
-    the snapshot refresh stores 250,000 employees x 26 weeks this way
-    (``services/snapshot.py``). Without kept results (``keep_period_results`` off, one org
-    unit, daily periods) the rows stream as ``sink`` does. ``employee_periods`` is None.
+    at least two weeks). So no more than a part is ever in memory, however many employees
+    and weeks there are: the snapshot refresh (``services/snapshot.py``) and the reports
+    (``reporting/file_rows.py``) take the evaluation this way. Without kept results
+    (``keep_period_results`` off, one org unit, daily periods) the rows stream as ``sink``
+    does. ``employee_periods`` is None.
     Raises what ``evaluate`` raises; ``on_rows`` may have had rows by then."""
     return _evaluate(runtime, request, inputs, directives, None, None, (on_rows, part_rows))
 

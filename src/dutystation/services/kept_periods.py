@@ -26,9 +26,8 @@ An evaluation looks up each whole period of the range under its key; the periods
 found, and the range's clipped periods at either end, are evaluated in runs over the
 spans covering them (cut shorter when the rows are handed on part by part), and the whole
 ones among them are kept; a kept period is always read back, even when a run covers its
-days anyway. Only evaluations of
-the whole organisation by weeks and pay periods use kept results: daily periods and
-one org unit's subtree are always computed.
+days anyway. Only evaluations of the whole organisation by weeks and pay periods use kept
+results: daily periods and one org unit's subtree are always computed.
 
 What it returns is what evaluating afresh returns, schema included (``conformed``) and
 "no evidence" included: each kept period records whether it had evidence when its rows
