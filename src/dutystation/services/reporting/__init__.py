@@ -62,27 +62,6 @@ __all__ = [
 Built = TypeVar("Built", Report, list[Report])
 
 
-def _on_spark(
-    runtime: Runtime,
-    request: ReportRequest,
-    setting: Setting,
-    period: Period,
-    kinds: tuple[str, ...],
-    build: Callable[[Any], Built],
-) -> Built:
-    """``build`` over the evaluation kept on Spark, which hands back only the report's
-    sums (``spark_rows.py``), not one row per employee and period."""
-    try:
-        from dutystation.services.reporting.spark_rows import report_on_spark
-    except ModuleNotFoundError:  # sqlglot: the [spark] extra is not installed
-        raise ConfigError(
-            "analytics = spark needs pyspark and sqlglot: pip install 'dutystation[spark]'"
-        ) from None
-    asked = EvaluationRequest(period.start, period.end, request.org_unit, kinds)
-    job = f"the {request.kind} report"
-    return report_on_spark(runtime, asked, setting.directives, job, build)
-
-
 def _evaluated(
     runtime: Runtime,
     request: ReportRequest,
@@ -91,13 +70,21 @@ def _evaluated(
     kinds: tuple[str, ...],
     build: Callable[[Any], Built],
 ) -> Built:
-    """``build`` over the evaluation of ``kinds`` over ``period``: kept on Spark with
-    ``analytics = "spark"``; else on DuckDB, as Arrow or, when large, on disk
-    (``file_rows.py``)."""
-    if runtime.settings.analytics == "spark":
-        return _on_spark(runtime, request, setting, period, kinds, build)
+    """``build`` over the evaluation of ``kinds`` over ``period``. With ``analytics =
+    "spark"`` it stays on Spark, which hands back only the report's sums
+    (``spark_rows.py``); on DuckDB it is an Arrow table or, when large, on disk
+    (``file_rows.py``): never one row per employee and period in memory at size."""
     asked = EvaluationRequest(period.start, period.end, request.org_unit, kinds)
-    return built_on_duckdb(runtime, asked, setting.directives, build)
+    if runtime.settings.analytics != "spark":
+        return built_on_duckdb(runtime, asked, setting.directives, build)
+    try:
+        from dutystation.services.reporting.spark_rows import report_on_spark
+    except ModuleNotFoundError:  # sqlglot: the [spark] extra is not installed
+        raise ConfigError(
+            "analytics = spark needs pyspark and sqlglot: pip install 'dutystation[spark]'"
+        ) from None
+    job = f"the {request.kind} report"
+    return report_on_spark(runtime, asked, setting.directives, job, build)
 
 
 def _onsite_share(runtime: Runtime, request: ReportRequest, setting: Setting) -> Report:
