@@ -57,11 +57,8 @@ kernels (``match_substring``...) do not: use DuckDB, or ``decoded(table)`` first
 
 from __future__ import annotations
 
-import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from functools import partial
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -71,22 +68,11 @@ import pyarrow.compute as pc
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from dutystation.analytics.bindings import bindings_table, boundaries, directives_table
-from dutystation.analytics.calendar_table import calendar_days, schedule_hours
-from dutystation.analytics.engine import connect, memory_errors
 from dutystation.analytics.evaluation import (
     PERIOD_KINDS,
     EvaluationOutcome,
-    EvaluationTables,
-    evaluate_sql,
 )
 from dutystation.analytics.event_sources import event_sources
-from dutystation.analytics.input_tables import (
-    agreements_table,
-    exemptions_table,
-    org_table,
-    requests_table,
-)
 from dutystation.bootstrap import Runtime
 from dutystation.domain.directive import Directive
 from dutystation.domain.inputs import EvaluationInputs
@@ -94,6 +80,7 @@ from dutystation.errors import ConfigError, NoEvidence, NotFound
 from dutystation.policy_files import load_directives
 from dutystation.services import kept_periods, result_columns
 from dutystation.services.agreements import agreement_inputs
+from dutystation.services.evaluation_engines import Evaluator, Sink, evaluate_span
 from dutystation.services.exemption_records import stored_exemption_inputs
 from dutystation.store.history import assignment_intervals, org_unit_chains
 from dutystation.store.repositories import org_subtree
@@ -126,16 +113,6 @@ class EvaluationResult:
     # when they do not apply (daily periods, one org unit, keep_period_results off).
     periods_kept: int = 0
     periods_computed: int = 0
-
-
-# Takes the rows of an evaluation batch by batch (``evaluate(sink=)``): a pyarrow
-# RecordBatch or Table with the columns of the module docstring.
-Sink = Callable[[Any], None]
-
-# Runs the evaluation somewhere of the caller's choosing (``evaluate(evaluator=)``): called
-# as ``evaluate_sql`` is, without its connection (tables, then timecards, badges, start,
-# end and kinds by keyword).
-Evaluator = Callable[..., EvaluationOutcome]
 
 
 def decoded(table: Any) -> Any:
@@ -197,87 +174,6 @@ def _check_daily_rows(request: EvaluationRequest, intervals: Any, units: list[st
             f"daily periods for {employees:,} employees over this range would be {rows:,} "
             "rows; ask for a shorter range or one org unit"
         )
-
-
-def _evaluate_duckdb(
-    runtime: Runtime,
-    tables: EvaluationTables,
-    timecards: str,
-    badges: str,
-    start: date,
-    end: date,
-    kinds: list[str],
-    sink: Sink | None,
-) -> EvaluationOutcome:
-    runtime.settings.tmp_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="evaluation-", dir=runtime.settings.tmp_dir) as scratch:
-        con = connect(runtime.settings, database=Path(scratch) / "evaluation.duckdb")
-        try:
-            with memory_errors(runtime.settings, "the evaluation"):
-                return evaluate_sql(
-                    con,
-                    tables,
-                    timecards=timecards,
-                    badges=badges,
-                    start=start,
-                    end=end,
-                    kinds=kinds,
-                    sink=sink,
-                )
-        finally:
-            con.close()
-
-
-def _evaluate_span(
-    runtime: Runtime,
-    start: date,
-    end: date,
-    kinds: list[str],
-    *,
-    chains: dict[str, Any],
-    selected: list[str] | None,
-    intervals: Any,
-    directives: list[Directive],
-    inputs: EvaluationInputs,
-    evaluator: Evaluator | None = None,
-    sink: Sink | None = None,
-) -> EvaluationOutcome:
-    """The evaluation of ``start..end`` on the configured engine, or by ``evaluator``."""
-    reads = runtime.settings.evaluation_reads
-    sources = event_sources(runtime.events, start, end, rollup=reads == "rollup")
-    tables = EvaluationTables(
-        intervals=intervals,
-        org_units=org_table(chains),
-        calendar=calendar_days(start, end, boundaries(directives)),
-        schedule_hours=schedule_hours(start, end),
-        bindings=bindings_table(directives, chains, start, end),
-        directives=directives_table(directives),
-        exemptions=exemptions_table(inputs.exemptions),
-        requests=requests_table(inputs.requests),
-        agreements=agreements_table(inputs.agreements),
-        selected_units=selected,
-    )
-    if evaluator is None and runtime.settings.analytics == "spark":
-        # The same SQL, translated statement by statement (docs/spark.md).
-        try:
-            from dutystation.analytics.spark_engine import evaluate_on_spark
-        except ModuleNotFoundError:  # sqlglot: the [spark] extra is not installed
-            raise ConfigError(
-                "analytics = spark needs pyspark and sqlglot: pip install 'dutystation[spark]'"
-            ) from None
-        evaluator = partial(evaluate_on_spark, runtime.settings, sink=sink)
-    if evaluator is not None:
-        return evaluator(
-            tables,
-            timecards=sources.timecards,
-            badges=sources.badges,
-            start=start,
-            end=end,
-            kinds=kinds,
-        )
-    return _evaluate_duckdb(
-        runtime, tables, sources.timecards, sources.badges, start, end, kinds, sink
-    )
 
 
 def evaluate(
@@ -378,7 +274,7 @@ def _evaluate(
                 loaded.append(assignment_intervals(session))
             if sink is None:  # streamed rows need no room in memory
                 _check_daily_rows(request, loaded[0], selected)
-        return _evaluate_span(
+        return evaluate_span(
             runtime,
             first,
             last,

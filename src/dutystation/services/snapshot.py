@@ -17,17 +17,14 @@ mark with the snapshot's "as of" until ``dutystation evaluate --refresh`` runs a
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeAlias, cast
+from typing import Any
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.dataset as ds
-import pyarrow.parquet as pq
-from sqlalchemy import Connection, Table, insert, select, update
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from dutystation.analytics.engine import memory_errors
@@ -37,7 +34,7 @@ from dutystation.domain.directive import Directive
 from dutystation.domain.exemptions import category_group
 from dutystation.errors import ConfigError, DutystationError, NoEvidence
 from dutystation.services import snapshot_tables as tables
-from dutystation.services.audit import Change, denials_recorded, record
+from dutystation.services.audit import Change, denials_recorded
 from dutystation.services.authorization import authorize
 from dutystation.services.evaluate import (
     MAX_DAYS,
@@ -61,11 +58,11 @@ from dutystation.services.reporting.inputs import (
 from dutystation.services.reporting.periods import Period, cut_to_evidence, directive_start
 from dutystation.services.reporting.seats_inputs import plan_capacity
 from dutystation.services.rows_file import RowsFile, scratch_folder
+from dutystation.services.snapshot_store import Source, row_count, store_generation
 from dutystation.store import snapshot_rows as rows
 from dutystation.store.history import org_unit_chains
 from dutystation.store.schema import Base, Employee
 from dutystation.store.schema_snapshot import (
-    EvaluationSnapshot,
     SnapshotEmployee,
     SnapshotPayPeriod,
     SnapshotUnit,
@@ -128,7 +125,7 @@ def refresh_snapshot(
             runtime.settings, "the snapshot", "refresh a shorter range (--from, --to)"
         ):
             derived = _derive(runtime, setting, period, notes, progress, stages, scratch, part_rows)
-        counts = {model: _row_count(source) for model, source in derived.items()}
+        counts = {model: row_count(source) for model, source in derived.items()}
         meta: dict[str, Any] = {
             "started_at": started,
             "computed_by": actor.username,
@@ -147,7 +144,7 @@ def refresh_snapshot(
             "notes": notes,
         }
         stored_at = time.perf_counter()
-        snapshot_id = _store(runtime, actor, derived, meta, progress, clock)
+        snapshot_id = store_generation(runtime, actor, derived, meta, progress, clock)
     progress.finish()
     stages["storing"] = round(time.perf_counter() - stored_at, 1)
     rows.analyze(runtime.engine)
@@ -163,80 +160,6 @@ def refresh_snapshot(
         stages=stages,
         notes=tuple(notes),
     )
-
-
-def _store(
-    runtime: Runtime,
-    actor: Actor,
-    derived: dict[type[Base], Source],
-    meta: dict[str, Any],
-    progress: Progress,
-    clock: float,
-) -> int:
-    """Store ``derived`` as a new generation described by ``meta`` and make it current,
-    in one transaction (``snapshot_rows.storing``); its id."""
-    total = sum(_row_count(source) for source in derived.values())
-    progress.start(f"Storing {total:,} rows", total)
-    done = 0
-
-    def stored(count: int) -> None:
-        nonlocal done
-        done += count
-        progress.advance(rows=count, bytes_done=done)
-
-    with rows.storing(runtime.engine) as conn:
-        snapshot_id = int(
-            conn.execute(
-                insert(EvaluationSnapshot).returning(EvaluationSnapshot.id),
-                {**meta, "computed_at": datetime.now(UTC), "seconds": 0.0},
-            ).scalar_one()
-        )
-        for model, source in derived.items():
-            table = cast(Table, model.__table__)
-            rows.copy_arrow(conn, table, _with_snapshot_id(source, snapshot_id), stored)
-        rows.serialise_writers(conn)
-        seconds = time.perf_counter() - clock
-        conn.execute(
-            update(EvaluationSnapshot)
-            .where(EvaluationSnapshot.id == snapshot_id)
-            .values(computed_at=datetime.now(UTC), seconds=round(seconds, 3))
-        )
-        rows.replace_current(conn, snapshot_id)
-        after = {k: meta[k] for k in ("period_start", "period_end", "employees", "week_rows")}
-        after |= {"changes_seen": meta["changes_seen"], "event_batches": meta["event_batches"]}
-        record(
-            conn,
-            actor,
-            Change("snapshot.refresh", "evaluation_snapshot", str(snapshot_id), None, after),
-        )
-    return snapshot_id
-
-
-# A snapshot table's rows: a Parquet file that DuckDB wrote, or a small Arrow table.
-Source: TypeAlias = Path | pa.Table
-
-
-def _row_count(source: Source) -> int:
-    return int(
-        pq.ParquetFile(source).metadata.num_rows if isinstance(source, Path) else source.num_rows
-    )
-
-
-def _with_snapshot_id(source: Source, snapshot_id: int) -> pa.RecordBatchReader:
-    """``source``'s rows a batch at a time, ``snapshot_id`` first."""
-    if isinstance(source, Path):
-        found = pq.ParquetFile(source)
-        schema, batches = found.schema_arrow, found.iter_batches(batch_size=rows.BATCH_ROWS)
-    else:
-        schema, batches = source.schema, iter(source.to_batches(max_chunksize=rows.BATCH_ROWS))
-    with_id = pa.schema([pa.field("snapshot_id", pa.int32()), *schema])
-
-    def numbered() -> Iterator[pa.RecordBatch]:
-        for batch in batches:
-            ids = pa.array(np.full(batch.num_rows, snapshot_id, np.int32))
-            yield pa.RecordBatch.from_arrays([ids, *batch.columns], schema=with_id)
-
-    return pa.RecordBatchReader.from_batches(with_id, numbered())
 
 
 def _derive(
