@@ -35,7 +35,9 @@ Steps:
      and counts as an error (``shed``).
    - ``import``: status reads at ``--rate`` for ``--seconds`` alone (``status-alone``),
      then again while ``dutystation import badges`` stores ``--import-rows`` taps of a
-     new week in its own process (started 2 s in; the reads go on until it ends),
+     new week in its own process (started 2 s in; the reads go on until it ends) on
+     ``--import-cpus`` cores (``DUTYSTATION_IMPORT_CPUS``, default 1: the setting
+     docs/configuration.md gives a 2-core server that answers reads during imports),
      ``--imports`` times. Its row ``status-during-import`` pools the reads planned while
      the imports ran, with ``ratio_to_alone`` = their p99 / the p99 alone (target <= 2)
      and each import's own p99: one 1M-row import lasts about 6 s here, 1,200 reads,
@@ -104,6 +106,7 @@ def arguments() -> argparse.Namespace:
     add("--report-rate", type=float, default=20.0)
     add("--report-max-in-flight", type=int, default=10)
     add("--import-rows", type=int, default=1_000_000)
+    add("--import-cpus", type=int, default=1, help="the import's import_cpus (0: all cores)")
     add("--imports", type=int, default=3, help="imports whose reads are pooled")
     add("--users", type=int, default=1_000, help="employee tokens the status requests use")
     add("--refreshes", type=int, default=2)
@@ -252,7 +255,8 @@ def one_import(
     )
     print(f"{args.import_rows:,} badge rows for the week of {monday} written in "
           f"{time.perf_counter() - started:.1f} s", flush=True)  # fmt: skip
-    importer = Importer(run.env, path, args.import_rows)
+    cpus = {"DUTYSTATION_IMPORT_CPUS": str(args.import_cpus)} if args.import_cpus else {}
+    importer = Importer({**run.env, **cpus}, path, args.import_rows)
     try:
         # The reads go on until the import ends; the run after it is not counted.
         outcome = run.measure(status, args.rate, importer=importer, seconds=1.0)
@@ -304,6 +308,7 @@ def main() -> None:
         "machine": machine(url),
         "data": {"employees": args.employees, "weeks": args.weeks},
         "workers": args.workers,
+        "import_cpus": args.import_cpus or None,
         "measured_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%MZ"),
         "command": " ".join(["bench/web_load.py", *sys.argv[1:]]),
         "how": HOW,

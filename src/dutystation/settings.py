@@ -88,6 +88,12 @@ class Settings(BaseSettings):
         gt=0,
         description="Rows read from a source file per processing batch (memory stays flat).",
     )
+    import_cpus: int | None = Field(
+        default=None,
+        gt=0,
+        description="Cores a `dutystation import` may use; default: all. Set it below the "
+        "machine's cores where the server answers reads while imports run.",
+    )
     import_gzip_max_bytes: int = Field(
         default=64 * 1024**3,
         gt=0,

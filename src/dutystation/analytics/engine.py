@@ -21,6 +21,7 @@ from pathlib import Path
 
 import duckdb
 
+from dutystation.analytics.cores import usable_cores
 from dutystation.errors import OutOfMemory, StoreError
 from dutystation.settings import Settings
 
@@ -34,7 +35,7 @@ def connect(
     settings: Settings, *, database: Path | None = None, threads: int | None = None
 ) -> duckdb.DuckDBPyConnection:
     """A fresh connection to ``database`` (a new file, or in memory when None);
-    ``threads`` defaults to every core of the machine."""
+    ``threads`` defaults to every core this process may use."""
     settings.tmp_dir.mkdir(parents=True, exist_ok=True)
     try:
         con = duckdb.connect(
@@ -42,7 +43,7 @@ def connect(
             config={
                 "memory_limit": settings.duckdb_memory_limit,
                 "temp_directory": str(settings.tmp_dir),
-                "threads": threads or max(1, os.cpu_count() or 1),
+                "threads": threads or usable_cores(),
                 # Result order is set by explicit ORDER BY; without insertion order DuckDB
                 # streams aggregates and joins instead of buffering to keep it.
                 "preserve_insertion_order": False,

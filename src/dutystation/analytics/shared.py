@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 import duckdb
 
+from dutystation.analytics.cores import usable_cores
 from dutystation.analytics.engine import connect
 from dutystation.errors import StoreError
 from dutystation.settings import Settings
@@ -96,7 +97,7 @@ def shared_connection(
     memory limit or spill folder of the settings: small tables only), in UTC; ``threads``
     None: every core. It is closed, with everything registered on it, when the block
     ends."""
-    threads = threads or max(1, os.cpu_count() or 1)
+    threads = threads or usable_cores()
     with _lock:
         database = _database(settings, threads)
         database.users += 1

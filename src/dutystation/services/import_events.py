@@ -18,7 +18,6 @@ Re-importing a file stores nothing new; an overlapping file stores only the new 
 
 from __future__ import annotations
 
-import os
 import shutil
 import uuid
 from collections.abc import Callable, Sequence
@@ -32,6 +31,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from sqlalchemy import Engine
 
+from dutystation.analytics.cores import usable_cores
 from dutystation.analytics.engine import out_of_memory
 from dutystation.domain.access import SYSTEM, Actor
 from dutystation.domain.presence import PresenceSettings
@@ -338,7 +338,7 @@ def _connect(settings: Settings, work: Path) -> duckdb.DuckDBPyConnection:
             config={
                 "memory_limit": settings.duckdb_memory_limit,
                 "temp_directory": str(work),
-                "threads": max(1, os.cpu_count() or 1),
+                "threads": usable_cores(),
                 # Order is irrelevant to a set of events; dropping it lets COPY and
                 # aggregates stream instead of buffering.
                 "preserve_insertion_order": False,
