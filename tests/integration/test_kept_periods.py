@@ -209,6 +209,17 @@ def test_exemptions_directives_and_settings_are_part_of_the_key(runtime: Runtime
     assert evaluate(bootstrap(settings), RANGE, **ARGS).periods_kept == 0
 
 
+def test_a_setting_that_cannot_change_a_row_keeps_the_periods(runtime: Runtime) -> None:
+    first = evaluate(runtime, RANGE, **ARGS)
+    same = evaluate(runtime, RANGE, **ARGS)
+    settings = runtime.settings.model_copy(update={"import_cpus": 1})
+    again = evaluate(bootstrap(settings), RANGE, **ARGS)
+    assert same.periods_kept > 0
+    assert again.periods_kept == same.periods_kept
+    assert again.periods_computed == same.periods_computed
+    assert rows(again) == rows(first)
+
+
 def test_a_damaged_kept_file_is_recomputed_and_replaced(runtime: Runtime) -> None:
     evaluate(runtime, RANGE, **ARGS)
     damaged = next(p for p in kept_files(runtime) if p.parent.name == "2025-W07")

@@ -81,6 +81,7 @@ _NOT_IN_KEY = {
     "medical_key_file",
     "smtp_password",
     "oidc_client_secret",
+    "import_cpus",  # how fast an import runs, not what it stores: nightly jobs set it alone
 }
 # Columns only evidence makes non-zero: one of them above 0 shows the period had evidence.
 # Not ``hours_holiday`` (the calendar's holidays count there too). The converse does not
