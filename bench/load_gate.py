@@ -12,7 +12,9 @@ kind and size. No such baseline is never a pass: the gate says so and exits 2.
 Exit status: 0 every scenario within its limit; 1 a regression or errors; 2 nothing to
 compare with (no baseline for this machine kind, data size or scenario, or another rate).
 A scenario that had errors when the baseline was recorded is left out of it, so it
-stays "no baseline" (exit 2) until a clean run is recorded.
+stays "no baseline" (exit 2) until a clean run is recorded. The import scenario's two rows
+are compared only with a baseline whose imports ran the same way (``IMPORT_SETTINGS``:
+cores, ``nice``, lead-in): a baseline without them predates them, and is not comparable.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ BASELINES = Path(__file__).resolve().parent / "baselines"
 TOLERANCE = 0.20
 KIND_ENV = "DUTYSTATION_BENCH_MACHINE_KIND"
 PASS, REGRESSION, NO_BASELINE = 0, 1, 2
+IMPORT_ROWS = ("status-alone", "status-during-import")
+IMPORT_SETTINGS = ("import_cpus", "import_nice", "import_lead_in_s")
 
 
 def machine_kind() -> str:
@@ -74,10 +78,12 @@ def gate(
     current: Mapping[str, Measured],
     baseline: Mapping[str, Measured],
     tolerance: float = TOLERANCE,
+    not_comparable: Mapping[str, str] | None = None,
 ) -> Verdict:
     """Each scenario of ``current`` against the same scenario of ``baseline``: a p99
     more than ``tolerance`` above it, or any error, is a regression; a scenario without
-    a baseline, or measured at another rate, cannot be judged (never a pass)."""
+    a baseline, measured at another rate, or named in ``not_comparable`` (with why)
+    cannot be judged (never a pass)."""
     lines: list[str] = []
     failed = unjudged = False
     if not current:
@@ -90,6 +96,10 @@ def gate(
         if then is None or then.p99_ms is None:
             unjudged = True
             lines.append(f"NO BASELINE {name}: no stored p99 for this scenario")
+            continue
+        if name in (not_comparable or {}):
+            unjudged = True
+            lines.append(f"NO BASELINE {name}: {(not_comparable or {})[name]}: not comparable")
             continue
         if now.rate != then.rate:
             unjudged = True
@@ -135,6 +145,21 @@ def same_world(a: Mapping[str, object], b: Mapping[str, object]) -> bool:
     return a["data"] == b["data"] and a["workers"] == b["workers"]
 
 
+def import_settings(run: Mapping[str, object]) -> dict[str, object]:
+    """How a run's (or a baseline's) imports ran; empty for one from before these were
+    written down."""
+    return {k: run[k] for k in IMPORT_SETTINGS if k in run}
+
+
+def import_mismatch(results: Mapping[str, object], entry: Mapping[str, object]) -> dict[str, str]:
+    """The import rows, with why, when the baseline's imports ran another way."""
+    now, then = import_settings(results), import_settings(entry)
+    if now == then:
+        return {}
+    why = f"baseline's imports ran with {then or 'settings not recorded'}, this run's with {now}"
+    return dict.fromkeys(IMPORT_ROWS, why)
+
+
 def check(results: Mapping[str, object], folder: Path = BASELINES) -> Verdict:
     """``results`` (as ``web_load.py --results`` writes them) against the stored
     baseline of its machine kind, data size and workers."""
@@ -159,7 +184,11 @@ def check(results: Mapping[str, object], folder: Path = BASELINES) -> Verdict:
             [f"NO BASELINE for machine kind {kind!r} at {where} (stored: {sizes or 'none'})"],
         )
     scenarios: Mapping[str, Mapping[str, object]] = results["scenarios"]  # type: ignore[assignment]
-    verdict = gate(measured(scenarios), measured(entry["scenarios"]))
+    verdict = gate(
+        measured(scenarios),
+        measured(entry["scenarios"]),
+        not_comparable=import_mismatch(results, entry),
+    )
     head = f"gate: machine kind {kind!r}, {where}, baseline of {entry['measured_at']}"
     load = (
         f"load average at start {results.get('load_average')} "
@@ -191,7 +220,15 @@ def record(results: Mapping[str, object], folder: Path = BASELINES) -> Path:
     keep = [b for b in stored.get("baselines", []) if not same_world(b, results)]
     entry: dict[str, object] = {
         k: results[k]
-        for k in ("data", "workers", "measured_at", "command", "load_average", "how")
+        for k in (
+            "data",
+            "workers",
+            *IMPORT_SETTINGS,
+            "measured_at",
+            "command",
+            "load_average",
+            "how",
+        )
         if k in results
     }
     entry["scenarios"] = {

@@ -25,7 +25,6 @@ from evaluate_data import end_of
 from load_server import DUTYSTATION
 
 SEED = 20250303
-LEAD_IN_SECONDS = 2.0  # reads alone before the import starts, inside the same run
 
 
 def next_week(data: Path, weeks: int) -> date:
@@ -72,12 +71,15 @@ def badge_file(path: Path, rows: int, employees: int, sites: int, monday: date) 
 
 @dataclass
 class Importer:
-    """Runs ``dutystation import badges FILE`` once, ``LEAD_IN_SECONDS`` after it starts;
-    keeps when the child ran (``perf_counter``) and what it cost."""
+    """Runs ``dutystation import badges FILE`` once, ``lead_in`` seconds after it starts
+    (under ``nice -n`` ``nice`` when not 0); keeps when the child ran (``perf_counter``)
+    and what it cost."""
 
     env: dict[str, str]
     path: Path
     rows: int
+    lead_in: float
+    nice: int = 0
     started: float = 0.0
     ended: float = 0.0
     returncode: int | None = None
@@ -85,11 +87,12 @@ class Importer:
     output: list[str] = field(default_factory=list)
 
     async def run(self) -> None:
-        await asyncio.sleep(LEAD_IN_SECONDS)
+        await asyncio.sleep(self.lead_in)
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         self.started = time.perf_counter()
+        niced = ["nice", "-n", str(self.nice)] if self.nice else []
         child = await asyncio.create_subprocess_exec(
-            DUTYSTATION, "import", "badges", str(self.path),
+            *niced, DUTYSTATION, "import", "badges", str(self.path),
             env=self.env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
         )  # fmt: skip
         out, err = await child.communicate()

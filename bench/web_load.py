@@ -33,15 +33,18 @@ Steps:
      fixed so that the import scenario's new week does not lengthen it). At most
      ``--report-max-in-flight`` unanswered; a request planned beyond that is not sent
      and counts as an error (``shed``).
-   - ``import``: status reads at ``--rate`` for ``--seconds`` alone (``status-alone``),
-     then again while ``dutystation import badges`` stores ``--import-rows`` taps of a
-     new week in its own process (started 2 s in; the reads go on until it ends) on
-     ``--import-cpus`` cores (``DUTYSTATION_IMPORT_CPUS``, default 1: the setting
-     docs/configuration.md gives a 2-core server that answers reads during imports),
-     ``--imports`` times. Its row ``status-during-import`` pools the reads planned while
-     the imports ran, with ``ratio_to_alone`` = their p99 / the p99 alone (target <= 2)
-     and each import's own p99: one 1M-row import lasts about 6 s here, 1,200 reads,
-     whose p99 is the 12th slowest and varies by half from run to run.
+   - ``import``: ``--imports`` times, status reads at ``--rate`` for ``--import-lead-in``
+     seconds alone, then on while ``dutystation import badges`` stores ``--import-rows``
+     taps of a new week in its own process (until it ends) on ``--import-cpus`` cores
+     (``DUTYSTATION_IMPORT_CPUS``, default 1: the setting docs/configuration.md gives a
+     2-core server that answers reads during imports), under ``nice -n --import-nice``
+     when that is not 0. The row ``status-alone`` pools the lead-ins' reads,
+     ``status-during-import`` those planned while the imports ran, with
+     ``ratio_to_alone`` = its p99 / the lead-ins' p99 (target <= 2) and each import's own
+     p99 and its lead-in's. Each import is paired with the minutes around it, so drift of
+     the machine (a neighbour on the host, PostgreSQL's checkpoints) weighs on both
+     sides alike: one 1M-row import lasts 6-10 s, 1,200-2,000 reads, whose p99 alone
+     varies by half from run to run.
 
 The client is open-loop (``load_client.py``: request *i* leaves at ``start + i / rate``
 whatever happened before, latency counted from that planned instant). Printed per
@@ -107,6 +110,8 @@ def arguments() -> argparse.Namespace:
     add("--report-max-in-flight", type=int, default=10)
     add("--import-rows", type=int, default=1_000_000)
     add("--import-cpus", type=int, default=1, help="the import's import_cpus (0: all cores)")
+    add("--import-nice", type=int, default=0, help="run the import under nice -n N (0: not)")
+    add("--import-lead-in", type=float, default=10.0, help="seconds of reads before each import")
     add("--imports", type=int, default=3, help="imports whose reads are pooled")
     add("--users", type=int, default=1_000, help="employee tokens the status requests use")
     add("--refreshes", type=int, default=2)
@@ -183,11 +188,22 @@ class Run:
 def forget_token_uses(url: str) -> None:
     """Every token as never used, so that each one's "last used" write (then at most once
     in five minutes, ``tokens.USED_RESOLUTION``) falls in the measured run."""
+    _set_token_uses(url, "NULL")
+
+
+def fresh_token_uses(url: str) -> None:
+    """Every token as used now, so that no "last used" write (at most once in five
+    minutes) falls in the next five minutes: the import scenario measures the import, and
+    the writes' burst when the five minutes are up is the status scenario's."""
+    _set_token_uses(url, "now()")
+
+
+def _set_token_uses(url: str, value: str) -> None:
     from sqlalchemy import create_engine, text
 
     engine = create_engine(url)
     with engine.begin() as conn:
-        conn.execute(text("UPDATE api_token SET last_used_at = NULL"))
+        conn.execute(text(f"UPDATE api_token SET last_used_at = {value}"))
     engine.dispose()
 
 
@@ -209,38 +225,51 @@ def show(row: dict[str, object]) -> dict[str, object]:
 def import_scenario(
     run: Run, data: Path, status: Callable[[], tuple[str, str]]
 ) -> list[dict[str, object]]:
-    """Status reads alone, then during ``--imports`` badge imports of a new week each
-    (module docstring), their reads pooled."""
+    """Status reads during ``--imports`` badge imports of a new week each (module
+    docstring): the reads of each import's lead-in pooled as ``status-alone``, those
+    while it ran as ``status-during-import``."""
     args = run.args
-    alone = show(summarize("status-alone", args.rate, run.measure(status, args.rate)))
-    pooled = Outcome()
+    alone, during = Outcome(), Outcome()
     imports: list[dict[str, object]] = []
     for _ in range(args.imports):
         importer, outcome = one_import(run, data, status)
         first, last = importer.started - outcome.started, importer.ended - outcome.started
-        latencies = window(outcome, first, last)
-        planned = [t for t in outcome.planned if first <= t <= last]
-        pooled.latencies_ms += latencies
-        pooled.planned += planned
+        lead_in = pool(alone, outcome, 0.0, first)
+        latencies = pool(during, outcome, first, last)
+        # Errors carry no time: all count against the reads during the import.
         for error, count in outcome.errors.items():
-            pooled.errors[error] = pooled.errors.get(error, 0) + count
+            during.errors[error] = during.errors.get(error, 0) + count
         if importer.returncode != 0:
-            pooled.errors["import failed"] = pooled.errors.get("import failed", 0) + 1
-        pooled.rss_mb += outcome.rss_mb
-        pooled.seconds += max(0.001, last - first)
-        pooled.load_average = outcome.load_average
+            during.errors["import failed"] = during.errors.get("import failed", 0) + 1
         p99 = round(percentile(latencies, 99), 1) if latencies else None
-        imports.append({**importer.row(outcome.started), "p99_ms": p99})
-    row = summarize("status-during-import", args.rate, pooled)
-    pooled_p99, base = row["p99_ms"], alone["p99_ms"]
-    row["ratio_to_alone"] = round(pooled_p99 / base, 2) if pooled_p99 and base else None  # type: ignore[operator]
-    row["imports"] = imports
+        before = round(percentile(lead_in, 99), 1) if lead_in else None
+        imports.append({**importer.row(outcome.started), "p99_ms": p99, "lead_in_p99_ms": before})
+    rows = [
+        summarize("status-alone", args.rate, alone),
+        summarize("status-during-import", args.rate, during),
+    ]
+    pooled_p99, base = rows[1]["p99_ms"], rows[0]["p99_ms"]
+    rows[1]["ratio_to_alone"] = round(pooled_p99 / base, 2) if pooled_p99 and base else None  # type: ignore[operator]
+    rows[1]["imports"] = imports
     # CPU per request is not given: the server's and PostgreSQL's were measured over whole
-    # runs (warm-up and the reads before and after each import included); each import's
-    # own CPU is its cpu_s.
-    for key in ("p99_ms_by_10s", "cpu_ms_per_request"):
-        row.pop(key, None)
-    return [alone, show(row)]
+    # runs (lead-in and import together); each import's own CPU is its cpu_s. Windows of
+    # 10 s mean nothing across pooled runs.
+    for row in rows:
+        for key in ("p99_ms_by_10s", "cpu_ms_per_request"):
+            row.pop(key, None)
+    return [show(row) for row in rows]
+
+
+def pool(into: Outcome, outcome: Outcome, first: float, last: float) -> list[float]:
+    """Adds the reads of ``outcome`` planned from ``first`` to ``last`` (seconds from its
+    start) to ``into``; returns their latencies."""
+    latencies = window(outcome, first, last)
+    into.latencies_ms += latencies
+    into.planned += [t for t in outcome.planned if first <= t <= last]
+    into.rss_mb += outcome.rss_mb
+    into.seconds += max(0.001, last - first)
+    into.load_average = outcome.load_average
+    return latencies
 
 
 def one_import(
@@ -256,7 +285,10 @@ def one_import(
     print(f"{args.import_rows:,} badge rows for the week of {monday} written in "
           f"{time.perf_counter() - started:.1f} s", flush=True)  # fmt: skip
     cpus = {"DUTYSTATION_IMPORT_CPUS": str(args.import_cpus)} if args.import_cpus else {}
-    importer = Importer({**run.env, **cpus}, path, args.import_rows)
+    importer = Importer(
+        {**run.env, **cpus}, path, args.import_rows, args.import_lead_in, args.import_nice
+    )
+    fresh_token_uses(run.url)
     try:
         # The reads go on until the import ends; the run after it is not counted.
         outcome = run.measure(status, args.rate, importer=importer, seconds=1.0)
@@ -309,6 +341,8 @@ def main() -> None:
         "data": {"employees": args.employees, "weeks": args.weeks},
         "workers": args.workers,
         "import_cpus": args.import_cpus or None,
+        "import_nice": args.import_nice,
+        "import_lead_in_s": args.import_lead_in,
         "measured_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%MZ"),
         "command": " ".join(["bench/web_load.py", *sys.argv[1:]]),
         "how": HOW,

@@ -108,6 +108,30 @@ def test_baselines_are_per_machine_kind_and_data_size(tmp_path: Path) -> None:
     assert len(json.loads(stored.read_text())["baselines"]) == 2
 
 
+def test_import_rows_are_compared_only_with_imports_run_the_same_way(tmp_path: Path) -> None:
+    run = _results("box-a", 20.0)
+    run["scenarios"] = {
+        "status": {"rate": 200.0, "p99_ms": 20.0, "errors": {}},
+        "status-alone": {"rate": 200.0, "p99_ms": 10.0, "errors": {}},
+        "status-during-import": {"rate": 200.0, "p99_ms": 18.0, "errors": {}},
+    }
+    # A baseline from before the import settings were written down.
+    record(run, tmp_path)
+    run.update(import_cpus=1, import_nice=0, import_lead_in_s=10.0)
+    verdict = check(run, tmp_path)
+    assert verdict.status == NO_BASELINE
+    unjudged = [line for line in verdict.lines if line.startswith("NO BASELINE")]
+    assert [line.split(":")[0] for line in unjudged] == [
+        "NO BASELINE status-alone", "NO BASELINE status-during-import"
+    ]  # fmt: skip
+    assert "settings not recorded" in unjudged[0] and "'import_nice': 0" in unjudged[0]
+    assert any(line.startswith("ok   status:") for line in verdict.lines)
+    # Recorded with them, the same settings compare; another nice does not.
+    record(run, tmp_path)
+    assert check(run, tmp_path).status == PASS
+    assert check({**run, "import_nice": 19}, tmp_path).status == NO_BASELINE
+
+
 def test_a_scenario_with_errors_stays_out_of_the_baseline(tmp_path: Path) -> None:
     run = _results("box-a", 20.0)
     run["scenarios"] = {
@@ -161,6 +185,7 @@ def test_the_harness_answers_every_request(scratch_postgres: str, tmp_path: Path
         "--employees", str(employees), "--weeks", "4", "--users", "50", "--refreshes", "1",
         "--workers", "1", "--seconds", str(seconds), "--warmup", "0.5",
         "--rate", "50", "--report-rate", "0.5", "--import-rows", str(rows), "--imports", "2",
+        "--import-lead-in", str(seconds), "--import-nice", "10",
         "--work-dir", str(tmp_path), "--database-url", scratch_postgres,
         "--results", str(results), "--gate", "--baselines", str(tmp_path / "baselines"),
     ]  # fmt: skip
@@ -181,6 +206,7 @@ def test_the_harness_answers_every_request(scratch_postgres: str, tmp_path: Path
     assert len(imports) == 2
     for imported in imports:
         assert imported["exit"] == 0 and imported["p99_ms"] is not None
+        assert imported["lead_in_p99_ms"] is not None
         assert f"{rows:,} rows read, {rows:,} stored, 0 already present" in imported["summary"][-1]
         assert (
             imported["summary"][-1].endswith("0 rejected")
