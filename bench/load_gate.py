@@ -86,6 +86,7 @@ def gate(
     cannot be judged (never a pass)."""
     lines: list[str] = []
     failed = unjudged = False
+    not_comparable = not_comparable or {}
     if not current:
         return Verdict(NO_BASELINE, ["nothing was measured, so nothing can pass"])
     for name, now in sorted(current.items()):
@@ -97,9 +98,9 @@ def gate(
             unjudged = True
             lines.append(f"NO BASELINE {name}: no stored p99 for this scenario")
             continue
-        if name in (not_comparable or {}):
+        if name in not_comparable:
             unjudged = True
-            lines.append(f"NO BASELINE {name}: {(not_comparable or {})[name]}: not comparable")
+            lines.append(f"NO BASELINE {name}: {not_comparable[name]}: not comparable")
             continue
         if now.rate != then.rate:
             unjudged = True
