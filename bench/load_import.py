@@ -1,6 +1,8 @@
-"""The concurrent import of ``web_load.py``: a badge file for the bench world and
-``dutystation import badges`` run as an operator runs it (its own process, as a nightly
-job would) while the status reads go on.
+"""The concurrent import of ``web_load.py``: a badge file for the bench world, imported
+while the status reads go on either as an operator runs it (``dutystation import badges``
+in its own process, as a nightly job would) or as an HR user uploads it
+(``POST /api/v1/imports/badges``, sent by ``curl`` from its own process, so that sending
+50 MB costs the load client nothing).
 
 Each import holds one new week of taps, the week after the world's last (or after the
 previous run's import), so it stores its rows rather than finding them all present: the
@@ -69,17 +71,34 @@ def badge_file(path: Path, rows: int, employees: int, sites: int, monday: date) 
     return path
 
 
+@dataclass(frozen=True)
+class Upload:
+    """Where and as whom ``Importer`` uploads instead of running the command line."""
+
+    port: int
+    token: str
+
+    def command(self, path: Path) -> list[str]:
+        # The token in a header file: never on a command line other users can list.
+        return [
+            "curl", "--silent", "--show-error", "--fail-with-body", "--max-time", "600",
+            "--header", "@-", "--form", f"files=@{path};type=text/csv",
+            f"http://127.0.0.1:{self.port}/api/v1/imports/badges",
+        ]  # fmt: skip
+
+
 @dataclass
 class Importer:
-    """Runs ``dutystation import badges FILE`` once, ``lead_in`` seconds after it starts
-    (under ``nice -n`` ``nice`` when not 0); keeps when the child ran (``perf_counter``)
-    and what it cost."""
+    """Runs ``dutystation import badges FILE`` (or, with ``upload``, its upload) once,
+    ``lead_in`` seconds after it starts (under ``nice -n`` ``nice`` when not 0); keeps
+    when the child ran (``perf_counter``) and what it cost."""
 
     env: dict[str, str]
     path: Path
     rows: int
     lead_in: float
     nice: int = 0
+    upload: Upload | None = None
     started: float = 0.0
     ended: float = 0.0
     returncode: int | None = None
@@ -91,11 +110,18 @@ class Importer:
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         self.started = time.perf_counter()
         niced = ["nice", "-n", str(self.nice)] if self.nice else []
+        if self.upload is None:
+            command, header = [DUTYSTATION, "import", "badges", str(self.path)], None
+        else:
+            command = self.upload.command(self.path)
+            header = f"Authorization: Bearer {self.upload.token}\n".encode()
         child = await asyncio.create_subprocess_exec(
-            *niced, DUTYSTATION, "import", "badges", str(self.path),
-            env=self.env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            *niced, *command, env=self.env, stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
         )  # fmt: skip
-        out, err = await child.communicate()
+        out, err = await child.communicate(header)
+        if self.upload is not None and child.returncode == 0:
+            out = _upload_summary(out)
         self.ended = time.perf_counter()
         self.returncode = child.returncode
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -112,7 +138,18 @@ class Importer:
             "from_s": round(self.started - run_started, 1),
             "to_s": round(self.ended - run_started, 1),
             "wall_s": round(self.ended - self.started, 1),
-            "cpu_s": round(self.cpu_seconds, 1),
+            # An upload's import runs in the server (its CPU is the server's), not in curl.
+            "cpu_s": round(self.cpu_seconds, 1) if self.upload is None else None,
             "exit": self.returncode,
             "summary": self.output[-3:],
         }
+
+
+def _upload_summary(body: bytes) -> bytes:
+    """The answer of an upload as the command line's summary line (counts only)."""
+    found = json.loads(body)
+    return (
+        f"{found['kind']}: {found['rows_read']:,} rows read, {found['rows_stored']:,} stored, "
+        f"{found['duplicates']:,} already present or repeated, {found['rows_rejected']:,} "
+        f"rejected (batch {found['batch_id']})"
+    ).encode()

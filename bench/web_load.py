@@ -38,7 +38,12 @@ Steps:
      taps of a new week in its own process (until it ends) on ``--import-cpus`` cores
      (``DUTYSTATION_IMPORT_CPUS``, default 1: the setting docs/configuration.md gives a
      2-core server that answers reads during imports), under ``nice -n --import-nice``
-     when that is not 0. The row ``status-alone`` pools the lead-ins' reads,
+     when that is not 0. With ``--import-via api`` the file is uploaded instead
+     (``POST /api/v1/imports/badges`` as an HR administrator, by ``curl`` in its own
+     process): the import then runs in the server's child process, with the server's
+     ``import_cpus`` and ``upload_import_nice`` (``--import-nice``; default the
+     product's, 10).
+     The row ``status-alone`` pools the lead-ins' reads,
      ``status-during-import`` those planned while the imports ran, with
      ``ratio_to_alone`` = its p99 / the lead-ins' p99 (target <= 2) and each import's own
      p99 and its lead-in's. Each import is paired with the minutes around it, so drift of
@@ -74,7 +79,7 @@ sys.path.insert(0, str(BENCH))
 from evaluate_data import end_of  # noqa: E402
 from load_client import Outcome, drive, percentile, summarize, window  # noqa: E402
 from load_gate import BASELINES, check, left_out, machine_kind, record  # noqa: E402
-from load_import import Importer, badge_file, mark_used, next_week  # noqa: E402
+from load_import import Importer, Upload, badge_file, mark_used, next_week  # noqa: E402
 from load_server import (  # noqa: E402
     backends,
     cpu_seconds,
@@ -110,7 +115,13 @@ def arguments() -> argparse.Namespace:
     add("--report-max-in-flight", type=int, default=10)
     add("--import-rows", type=int, default=1_000_000)
     add("--import-cpus", type=int, default=1, help="the import's import_cpus (0: all cores)")
-    add("--import-nice", type=int, default=0, help="run the import under nice -n N (0: not)")
+    add(
+        "--import-nice",
+        type=int,
+        help="the import's nice: nice -n N (cli, default 0), "
+        "upload_import_nice (api, default the product's)",
+    )
+    add("--import-via", choices=("cli", "api"), default="cli", help="command line or upload")
     add("--import-lead-in", type=float, default=10.0, help="seconds of reads before each import")
     add("--imports", type=int, default=3, help="imports whose reads are pooled")
     add("--users", type=int, default=1_000, help="employee tokens the status requests use")
@@ -284,9 +295,12 @@ def one_import(
     )
     print(f"{args.import_rows:,} badge rows for the week of {monday} written in "
           f"{time.perf_counter() - started:.1f} s", flush=True)  # fmt: skip
-    cpus = {"DUTYSTATION_IMPORT_CPUS": str(args.import_cpus)} if args.import_cpus else {}
+    cpus = import_env(args) if args.import_via == "cli" else {}
+    upload = None
+    if args.import_via == "api":
+        upload = Upload(run.port, json.loads((data / "tokens.json").read_text())["hr"])
     importer = Importer(
-        {**run.env, **cpus}, path, args.import_rows, args.import_lead_in, args.import_nice
+        {**run.env, **cpus}, path, args.import_rows, args.import_lead_in, cli_nice(args), upload
     )
     fresh_token_uses(run.url)
     try:
@@ -296,6 +310,30 @@ def one_import(
         mark_used(data)
         path.unlink(missing_ok=True)
     return importer, outcome
+
+
+def import_env(args: argparse.Namespace) -> dict[str, str]:
+    """The settings of ``--import-cpus`` (and, for uploads, ``--import-nice``)."""
+    found = {"DUTYSTATION_IMPORT_CPUS": str(args.import_cpus)} if args.import_cpus else {}
+    if args.import_via == "api" and args.import_nice is not None:
+        found["DUTYSTATION_UPLOAD_IMPORT_NICE"] = str(args.import_nice)
+    return found
+
+
+def cli_nice(args: argparse.Namespace) -> int:
+    """What ``nice -n`` the command runs under: 0 (not niced) for uploads, curl's."""
+    return (args.import_nice or 0) if args.import_via == "cli" else 0
+
+
+def import_nice(args: argparse.Namespace) -> int:
+    """The import's nice as it ran: the command's, or the server's upload setting."""
+    if args.import_via == "cli":
+        return cli_nice(args)
+    if args.import_nice is not None:
+        return int(args.import_nice)
+    from dutystation.settings import Settings
+
+    return int(Settings.model_fields["upload_import_nice"].default)
 
 
 def machine(url: str) -> dict[str, object]:
@@ -341,7 +379,8 @@ def main() -> None:
         "data": {"employees": args.employees, "weeks": args.weeks},
         "workers": args.workers,
         "import_cpus": args.import_cpus or None,
-        "import_nice": args.import_nice,
+        "import_nice": import_nice(args),
+        "import_via": args.import_via,
         "import_lead_in_s": args.import_lead_in,
         "measured_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%MZ"),
         "command": " ".join(["bench/web_load.py", *sys.argv[1:]]),
@@ -365,7 +404,8 @@ def main() -> None:
         return f"/api/v1/reports/{args.report_kind}?org={unit}&{period}", leaders[unit]
 
     scenarios: dict[str, dict[str, object]] = {}
-    run = Run(args, env, url)
+    # An upload's import is the server's child: it takes the settings from the server.
+    run = Run(args, {**env, **import_env(args)} if args.import_via == "api" else env, url)
     try:
         print(f"server RSS after start: {tree_rss_mb(run.server.pid):.0f} MB", flush=True)
         for name in args.scenarios.split(","):

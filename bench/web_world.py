@@ -131,7 +131,8 @@ def link_events(source: Path, target: Path) -> None:
 
 def make_accounts(data: Path, source: Path, url: str, users: int) -> dict[str, object]:
     """``users`` employees with a token; a whole-organisation TMO; a leader per component
-    (the report's reader, scoped to it); the administrator (``admin``)."""
+    (the report's reader, scoped to it); an HR administrator over the whole organisation
+    (the uploads of ``--import-via api``); the administrator (``admin``)."""
     from sqlalchemy import select
 
     from dutystation.bootstrap import bootstrap
@@ -160,13 +161,15 @@ def make_accounts(data: Path, source: Path, url: str, users: int) -> dict[str, o
         for n, e in enumerate(picked)
     ]
     tmo = account("tmo", grant=Grant(Role.TMO))
+    hr = account("hr", grant=Grant(Role.HR))
     leaders = {c: account(f"leader-{c.lower()}", grant=Grant(Role.LEADER, c)) for c in components}
     engine.dispose()
-    print(f"{len(secrets) + len(leaders) + 2:,} accounts and tokens in "
+    print(f"{len(secrets) + len(leaders) + 3:,} accounts and tokens in "
           f"{time.perf_counter() - started:.1f} s", flush=True)  # fmt: skip
     found: dict[str, object] = {
         "employees": secrets,
         "tmo": tmo,
+        "hr": hr,
         "units": units,
         "leaders": leaders,
     }

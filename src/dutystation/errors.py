@@ -44,6 +44,21 @@ class DutystationError(Exception):
     def __str__(self) -> str:
         return self.message
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # Rebuilt from its attributes, not by calling ``__init__`` again: an upload's
+        # import raises its errors in a child process (services/upload_import.py), and
+        # several subclasses take other arguments than the message pickle would pass.
+        return (_rebuilt, (type(self), self.args, self.__dict__))
+
+
+def _rebuilt(
+    kind: type[DutystationError], args: tuple[object, ...], state: dict[str, object]
+) -> DutystationError:
+    error = kind.__new__(kind)
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
 
 class ConfigError(DutystationError):
     exit_code = 2
@@ -158,6 +173,11 @@ class StoreError(DutystationError):
 class OutOfMemory(StoreError):
     """An analytics job needs more memory than ``duckdb_memory_limit`` (or Spark's) allows;
     the sentence names the setting and the figure to raise it to. Nothing was stored."""
+
+
+class ImportInterrupted(StoreError):
+    """The child process running an upload's import ended before it finished (killed, out
+    of memory); as every import is all or nothing, nothing was stored (the API answers 503)."""
 
 
 class StoreBusy(StoreError):

@@ -91,8 +91,17 @@ class Settings(BaseSettings):
     import_cpus: int | None = Field(
         default=None,
         gt=0,
-        description="Cores a `dutystation import` may use; default: all. Set it below the "
-        "machine's cores where the server answers reads while imports run.",
+        description="Cores a `dutystation import`, or the import of an upload, may use; "
+        "default: all. Set it below the machine's cores where the server answers reads "
+        "while imports run.",
+    )
+    upload_import_nice: int = Field(
+        default=10,
+        ge=0,
+        le=19,
+        description="How much lower than the server's the CPU priority of an upload's import "
+        "is (Unix nice; 0: the same). It runs in a child process beside the server's "
+        "workers, which then answer reads first.",
     )
     import_gzip_max_bytes: int = Field(
         default=64 * 1024**3,

@@ -62,6 +62,7 @@ STATUS: tuple[tuple[type[errors.DutystationError], int, str], ...] = (
     (errors.StoreBusy, 503, "store-unavailable"),
     (errors.StoreFull, 507, "insufficient-storage"),
     (errors.StoreDamaged, 503, "store-damaged"),
+    (errors.ImportInterrupted, 503, "import-interrupted"),
     (errors.StoreError, 503, "store-unavailable"),
 )
 TITLES = {
@@ -206,6 +207,10 @@ def for_error(exc: errors.DutystationError, instance: str) -> Response:
             return problem_response(
                 503, code, public_detail(exc), instance, headers=retry_after(exc)
             )
+        if isinstance(exc, errors.ImportInterrupted):  # a fixed sentence of ours
+            log.warning("upload's import ended early; answered 503, correlation id %s",
+                        current_request_id())  # fmt: skip
+            return problem_response(503, code, public_detail(exc), instance)
         # Other store failures may name files or stored values: log them, say nothing.
         return fault_response(exc, instance) or internal_error(exc)
     if status == 500:

@@ -1,6 +1,6 @@
 """Imports for a person (the API): ``Operation.IMPORT_RUN`` checked before
-``importing.run_import`` runs, a private folder for uploaded files, and a quick refusal when
-another import holds the event store.
+``importing.run_import`` runs (in a child process: ``upload_import``), a private folder for
+uploaded files, and a quick refusal when another import holds the event store.
 
 ``run_import`` itself trusts its caller (the CLI runs as the operator of the data dir).
 An import writes across the organisation, so the check is on every root of the org tree:
@@ -26,7 +26,8 @@ from dutystation.ingest.fields import ImportKind
 from dutystation.ingest.summary import ImportSummary
 from dutystation.services.audit import Change, denials_recorded
 from dutystation.services.authorization import Subject, authorize
-from dutystation.services.importing import ImportOptions, run_import
+from dutystation.services.importing import ImportOptions
+from dutystation.services.upload_import import import_in_child
 from dutystation.settings import Settings
 from dutystation.store.db import translate_errors
 from dutystation.store.schema import OrgUnit
@@ -85,11 +86,11 @@ def import_as(
     paths: list[Path],
     options: ImportOptions | None = None,
 ) -> ImportSummary:
-    """``run_import`` for ``actor``, once they may (``authorize_import``). Its audit
-    record names the actor."""
+    """``run_import`` for ``actor``, once they may (``authorize_import``), in a child
+    process (``upload_import``). Its audit record names the actor."""
     authorize_import(runtime, actor, kind)
     check_not_running(runtime.settings, kind)
-    return run_import(runtime, kind, paths, options or ImportOptions(), actor=actor)
+    return import_in_child(runtime.settings, actor, kind, paths, options or ImportOptions())
 
 
 @contextlib.contextmanager
