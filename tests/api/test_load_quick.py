@@ -216,3 +216,22 @@ def test_the_harness_answers_every_request(scratch_postgres: str, tmp_path: Path
     # The run, stored as this machine's baseline, passes against itself.
     record(found, tmp_path / "baselines")
     assert check(found, tmp_path / "baselines").status == PASS
+
+    # The same world, the file uploaded instead: imported by the server, a week of its own.
+    uploaded = tmp_path / "uploaded.json"
+    again = [
+        *command[: command.index("--imports")], "--imports", "1", "--import-via", "api",
+        "--import-lead-in", "1", "--work-dir", str(tmp_path), "--database-url", scratch_postgres,
+        "--skip-setup", "--scenarios", "import", "--results", str(uploaded),
+    ]  # fmt: skip
+    run = subprocess.run(again, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    found = json.loads(uploaded.read_text())
+    assert (found["import_via"], found["import_nice"]) == ("api", 10)  # the product's default
+    during = found["scenarios"]["status-during-import"]
+    assert during["errors"] == {}
+    [imported] = during["imports"]
+    assert imported["exit"] == 0 and imported["cpu_s"] is None  # its CPU is the server's
+    assert f"{rows:,} rows read, {rows:,} stored, 0 already present" in imported["summary"][-1]
+    # Not comparable with the command line's imports: the gate says so.
+    assert check(found, tmp_path / "baselines").status == NO_BASELINE
