@@ -78,6 +78,17 @@ class Upload:
     port: int
     token: str
 
+    @classmethod
+    def as_hr(cls, port: int, data: Path) -> Upload:
+        """As the world's HR administrator (``web_world.make_accounts``)."""
+        token = json.loads((data / "tokens.json").read_text()).get("hr")
+        if token is None:
+            raise SystemExit(
+                f"{data} was set up before it had an HR account to upload as; "
+                "run web_load.py --setup-only again"
+            )
+        return cls(port, token)
+
     def command(self, path: Path) -> list[str]:
         # The token in a header file: never on a command line other users can list.
         return [

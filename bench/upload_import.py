@@ -15,7 +15,6 @@ start and 2 s after each upload (when a child that imported it has ended).
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 import sys
 import time
@@ -42,8 +41,8 @@ def main() -> None:
     url = f"{PG}/dutystation_bench_web_{args.employees}x{args.weeks}"
     env = environment(data, source_dir(args.work_dir, args.employees, args.weeks), url)
     port = free_port()
+    upload = Upload.as_hr(port, data)
     server = serve(env, port, 2)
-    upload = Upload(port, json.loads((data / "tokens.json").read_text())["hr"])
     sites = offices(url)
     try:
         print(f"server RSS after start: {tree_rss_mb(server.pid):.0f} MB", flush=True)

@@ -16,7 +16,7 @@ Steps:
    once under ``bench/data/evaluate-<N>x<W>``) are copied into a fresh PostgreSQL
    database (``COPY``); its event store is copied as hard links (imports land in the copy).
    Accounts with API tokens: ``--users`` employees, a TMO over the whole organisation, a
-   leader per component (``web_world.py``).
+   leader per component, an HR administrator (uploads) (``web_world.py``).
 2. **Refresh.** ``dutystation evaluate --refresh`` in a child process, as an operator
    runs it, twice (the second replaces the first's rows, as every later refresh does).
 3. **Serve.** ``dutystation serve --workers W`` (uvicorn, as the product runs).
@@ -298,7 +298,7 @@ def one_import(
     cpus = import_env(args) if args.import_via == "cli" else {}
     upload = None
     if args.import_via == "api":
-        upload = Upload(run.port, json.loads((data / "tokens.json").read_text())["hr"])
+        upload = Upload.as_hr(run.port, data)
     importer = Importer(
         {**run.env, **cpus}, path, args.import_rows, args.import_lead_in, cli_nice(args), upload
     )
