@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
-from pydantic_core import PydanticCustomError
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -21,13 +20,14 @@ from pydantic_settings import (
 )
 
 from dutystation.errors import ConfigError
+from dutystation.retention_floors import (
+    AUDIT_RETENTION_FLOOR_YEARS,
+    STATUTORY_RETENTION_YEARS,
+    audit_years,
+    disclosure_years,
+)
 
 DEFAULT_DATA_DIR = Path("dutystation-data")
-# 5 U.S.C. 552a(c)(2): the accounting of disclosures is kept at least five years.
-STATUTORY_RETENTION_YEARS = 5
-# NARA GRS 3.2 item 031: access records of systems that need special accountability
-# (this one holds personnel and medical records) are kept 6 years; docs/audit.md.
-AUDIT_RETENTION_FLOOR_YEARS = 6
 
 
 def config_file() -> Path:
@@ -306,18 +306,7 @@ class Settings(BaseSettings):
         "removes it; at least 5 (5 U.S.C. 552a(c)(2)).",
     )
 
-    @field_validator("disclosure_retention_years")
-    @classmethod
-    def _statutory_minimum(cls, years: int) -> int:
-        if years < STATUTORY_RETENTION_YEARS:
-            # A custom error, so the sentence is shown without pydantic's "Value error,".
-            raise PydanticCustomError(
-                "retention_below_statutory_minimum",
-                "the Privacy Act keeps the accounting of disclosures at least {minimum} years "
-                "(5 U.S.C. 552a(c)(2)); {years} is too few",
-                {"minimum": STATUTORY_RETENTION_YEARS, "years": years},
-            )
-        return years
+    _disclosure_floor = field_validator("disclosure_retention_years")(disclosure_years)
 
     # The security audit trail (docs/audit.md, "Retention").
     audit_retention_years: int = Field(
@@ -327,17 +316,7 @@ class Settings(BaseSettings):
         "at least 6 (NARA GRS 3.2 item 031).",
     )
 
-    @field_validator("audit_retention_years")
-    @classmethod
-    def _audit_floor(cls, years: int) -> int:
-        if years < AUDIT_RETENTION_FLOOR_YEARS:
-            raise PydanticCustomError(
-                "retention_below_records_schedule",
-                "audit records are kept at least {minimum} years (NARA General Records "
-                "Schedule 3.2, item 031); {years} is too few",
-                {"minimum": AUDIT_RETENTION_FLOOR_YEARS, "years": years},
-            )
-        return years
+    _audit_floor = field_validator("audit_retention_years")(audit_years)
 
     @classmethod
     def settings_customise_sources(

@@ -10,7 +10,7 @@ what remains from it and still finds any edited, deleted or inserted record.
 Guards, from the outside in:
 
 - the cutoff is never later than ``audit_retention_years`` ago, nor than six years ago
-  (``settings.AUDIT_RETENTION_FLOOR_YEARS``): one sentence refuses anything younger;
+  (``retention_floors.AUDIT_RETENTION_FLOOR_YEARS``): one sentence refuses anything younger;
 - an administrator of the whole organisation runs it (``audit.purge``); a refusal is
   recorded like any other;
 - the chain must verify before anything is removed: a purge never destroys the evidence of
@@ -30,13 +30,13 @@ from sqlalchemy import Connection, Engine, delete, func, select, text
 
 from dutystation.domain.access import Actor, Operation
 from dutystation.errors import AuditTrailBroken, ConfigError, Forbidden, InvalidRequest
+from dutystation.retention_floors import AUDIT_RETENTION_FLOOR_YEARS
 from dutystation.services.audit import AUDIT, Change, denials_recorded, record
 from dutystation.services.audit_checkpoint import PURGE_ACTION, SUBJECT_TYPE
 from dutystation.services.audit_export import start_of
 from dutystation.services.audit_verify import VerifyResult, verify
 from dutystation.services.authorization import authorize
 from dutystation.services.disclosure_ledger import retention_cutoff
-from dutystation.settings import AUDIT_RETENTION_FLOOR_YEARS
 from dutystation.store.db import write_transaction
 
 
