@@ -14,8 +14,8 @@ compare with (no baseline for this machine kind, data size or scenario, or anoth
 A scenario that had errors when the baseline was recorded is left out of it, so it
 stays "no baseline" (exit 2) until a clean run is recorded. The import scenario's two rows
 are compared only with a baseline whose imports ran the same way (``IMPORT_SETTINGS``:
-cores, ``nice``, lead-in, command line or upload): a baseline without them predates them,
-and is not comparable.
+cores, ``nice``, idle class, stand-in, lead-in, command line or upload): a baseline
+without them predates them, and is not comparable.
 """
 
 from __future__ import annotations
@@ -36,7 +36,14 @@ TOLERANCE = 0.20
 KIND_ENV = "DUTYSTATION_BENCH_MACHINE_KIND"
 PASS, REGRESSION, NO_BASELINE = 0, 1, 2
 IMPORT_ROWS = ("status-alone", "status-during-import")
-IMPORT_SETTINGS = ("import_cpus", "import_nice", "import_lead_in_s", "import_via")
+IMPORT_SETTINGS = (
+    "import_cpus",
+    "import_nice",
+    "import_idle",
+    "import_stand_in",
+    "import_lead_in_s",
+    "import_via",
+)
 
 
 def machine_kind() -> str:

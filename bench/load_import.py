@@ -101,8 +101,9 @@ class Upload:
 @dataclass
 class Importer:
     """Runs ``dutystation import badges FILE`` (or, with ``upload``, its upload) once,
-    ``lead_in`` seconds after it starts (under ``nice -n`` ``nice`` when not 0); keeps
-    when the child ran (``perf_counter``) and what it cost."""
+    ``lead_in`` seconds after it starts (under ``nice -n`` ``nice`` when not 0, and
+    ``chrt --idle 0`` with ``idle``), or the shell command ``stand_in`` in its place;
+    keeps when the child ran (``perf_counter``) and what it cost."""
 
     env: dict[str, str]
     path: Path
@@ -110,6 +111,8 @@ class Importer:
     lead_in: float
     nice: int = 0
     upload: Upload | None = None
+    idle: bool = False
+    stand_in: str | None = None
     started: float = 0.0
     ended: float = 0.0
     returncode: int | None = None
@@ -121,7 +124,11 @@ class Importer:
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         self.started = time.perf_counter()
         niced = ["nice", "-n", str(self.nice)] if self.nice else []
-        if self.upload is None:
+        if self.idle:
+            niced = ["chrt", "--idle", "0", *niced]
+        if self.stand_in is not None:
+            command, header = ["sh", "-c", self.stand_in], None
+        elif self.upload is None:
             command, header = [DUTYSTATION, "import", "badges", str(self.path)], None
         else:
             command = self.upload.command(self.path)

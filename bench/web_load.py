@@ -38,18 +38,21 @@ Steps:
      taps of a new week in its own process (until it ends) on ``--import-cpus`` cores
      (``DUTYSTATION_IMPORT_CPUS``, default 1: the setting docs/configuration.md gives a
      2-core server that answers reads during imports), under ``nice -n --import-nice``
-     when that is not 0. With ``--import-via api`` the file is uploaded instead
-     (``POST /api/v1/imports/badges`` as an HR administrator, by ``curl`` in its own
-     process): the import then runs in the server's child process, with the server's
-     ``import_cpus`` and ``upload_import_nice`` (``--import-nice``; default the
-     product's, 10).
+     when that is not 0, and under ``chrt --idle 0`` with ``--import-idle``. With
+     ``--import-via api`` the file is uploaded instead (``POST /api/v1/imports/badges``
+     as an HR administrator, by ``curl`` in its own process): the import then runs in
+     the server's child process, with the server's ``import_cpus`` and
+     ``upload_import_nice`` (``--import-nice``; default the product's, 10).
      The row ``status-alone`` pools the lead-ins' reads,
      ``status-during-import`` those planned while the imports ran, with
      ``ratio_to_alone`` = its p99 / the lead-ins' p99 (target <= 2) and each import's own
-     p99 and its lead-in's. Each import is paired with the minutes around it, so drift of
-     the machine (a neighbour on the host, PostgreSQL's checkpoints) weighs on both
-     sides alike: one 1M-row import lasts 6-10 s, 1,200-2,000 reads, whose p99 alone
-     varies by half from run to run.
+     p99 and its lead-in's, and the slowest read of every second (``max_ms_by_s``, lead-in
+     included: where an import's stalls fall). Each import is paired with the minutes
+     around it, so drift of the machine (a neighbour on the host, PostgreSQL's
+     checkpoints) weighs on both sides alike: one 1M-row import lasts 6-10 s,
+     1,200-2,000 reads, whose p99 alone varies by half from run to run. ``--stand-in
+     COMMAND`` runs a shell command in each import's place (``bench/spin.py``: a core
+     kept busy), to tell what the import does from what any work of its shape does.
 
 The client is open-loop (``load_client.py``: request *i* leaves at ``start + i / rate``
 whatever happened before, latency counted from that planned instant). Printed per
@@ -120,6 +123,17 @@ def arguments() -> argparse.Namespace:
         type=int,
         help="the import's nice: nice -n N (cli, default 0), "
         "upload_import_nice (api, default the product's)",
+    )
+    add(
+        "--import-idle",
+        action="store_true",
+        help="run the command in Linux's idle scheduling class: chrt --idle 0 (cli only)",
+    )
+    add(
+        "--stand-in",
+        metavar="COMMAND",
+        help="a shell command run in place of each import (e.g. 'python bench/spin.py 4'): "
+        "what any work of that shape does to the reads",
     )
     add("--import-via", choices=("cli", "api"), default="cli", help="command line or upload")
     add("--import-lead-in", type=float, default=10.0, help="seconds of reads before each import")
@@ -228,6 +242,17 @@ def offices(url: str) -> int:
     return found
 
 
+def max_by_second(outcome: Outcome) -> list[float]:
+    """The slowest read planned in each second of a run (lead-in and import): where in
+    an import its stalls fall (``from_s`` is when the import started)."""
+    slowest: list[float] = []
+    for planned, latency in zip(outcome.planned, outcome.latencies_ms, strict=True):
+        second = int(planned)
+        slowest.extend([0.0] * (second + 1 - len(slowest)))
+        slowest[second] = max(slowest[second], round(latency, 1))
+    return slowest
+
+
 def show(row: dict[str, object]) -> dict[str, object]:
     print(json.dumps(row), flush=True)
     return row
@@ -254,7 +279,14 @@ def import_scenario(
             during.errors["import failed"] = during.errors.get("import failed", 0) + 1
         p99 = round(percentile(latencies, 99), 1) if latencies else None
         before = round(percentile(lead_in, 99), 1) if lead_in else None
-        imports.append({**importer.row(outcome.started), "p99_ms": p99, "lead_in_p99_ms": before})
+        imports.append(
+            {
+                **importer.row(outcome.started),
+                "p99_ms": p99,
+                "lead_in_p99_ms": before,
+                "max_ms_by_s": max_by_second(outcome),
+            }
+        )
     rows = [
         summarize("status-alone", args.rate, alone),
         summarize("status-during-import", args.rate, during),
@@ -300,7 +332,14 @@ def one_import(
     if args.import_via == "api":
         upload = Upload.as_hr(run.port, data)
     importer = Importer(
-        {**run.env, **cpus}, path, args.import_rows, args.import_lead_in, cli_nice(args), upload
+        {**run.env, **cpus},
+        path,
+        args.import_rows,
+        args.import_lead_in,
+        cli_nice(args),
+        upload,
+        idle=args.import_via == "cli" and args.import_idle,
+        stand_in=args.stand_in,
     )
     fresh_token_uses(run.url)
     try:
@@ -380,6 +419,8 @@ def main() -> None:
         "workers": args.workers,
         "import_cpus": args.import_cpus or None,
         "import_nice": import_nice(args),
+        "import_idle": bool(args.import_via == "cli" and args.import_idle),
+        "import_stand_in": args.stand_in,
         "import_via": args.import_via,
         "import_lead_in_s": args.import_lead_in,
         "measured_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%MZ"),

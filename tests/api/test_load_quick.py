@@ -130,6 +130,7 @@ def test_import_rows_are_compared_only_with_imports_run_the_same_way(tmp_path: P
     record(run, tmp_path)
     assert check(run, tmp_path).status == PASS
     assert check({**run, "import_nice": 19}, tmp_path).status == NO_BASELINE
+    assert check({**run, "import_idle": True}, tmp_path).status == NO_BASELINE
 
 
 def test_a_scenario_with_errors_stays_out_of_the_baseline(tmp_path: Path) -> None:
@@ -207,6 +208,9 @@ def test_the_harness_answers_every_request(scratch_postgres: str, tmp_path: Path
     for imported in imports:
         assert imported["exit"] == 0 and imported["p99_ms"] is not None
         assert imported["lead_in_p99_ms"] is not None
+        # The slowest read of each second, from the lead-in's start to the import's end.
+        assert len(imported["max_ms_by_s"]) >= int(imported["to_s"])
+        assert min(imported["max_ms_by_s"]) > 0
         assert f"{rows:,} rows read, {rows:,} stored, 0 already present" in imported["summary"][-1]
         assert (
             imported["summary"][-1].endswith("0 rejected")
@@ -227,7 +231,9 @@ def test_the_harness_answers_every_request(scratch_postgres: str, tmp_path: Path
     run = subprocess.run(again, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     found = json.loads(uploaded.read_text())
-    assert (found["import_via"], found["import_nice"]) == ("api", 10)  # the product's default
+    # The product's default nice; no idle class: that is the command's (chrt).
+    settings = (found["import_via"], found["import_nice"], found["import_idle"])
+    assert settings == ("api", 10, False)
     during = found["scenarios"]["status-during-import"]
     assert during["errors"] == {}
     [imported] = during["imports"]
