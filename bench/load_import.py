@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import resource
 import time
 from dataclasses import dataclass, field
@@ -118,10 +119,13 @@ class Importer:
     returncode: int | None = None
     cpu_seconds: float = 0.0
     output: list[str] = field(default_factory=list)
+    steal: list[float | None] = field(default_factory=list)  # at lead-in, start and end
 
     async def run(self) -> None:
+        self.steal.append(steal_seconds())
         await asyncio.sleep(self.lead_in)
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        self.steal.append(steal_seconds())
         self.started = time.perf_counter()
         niced = ["nice", "-n", str(self.nice)] if self.nice else []
         if self.idle:
@@ -141,6 +145,7 @@ class Importer:
         if self.upload is not None and child.returncode == 0:
             out = _upload_summary(out)
         self.ended = time.perf_counter()
+        self.steal.append(steal_seconds())
         self.returncode = child.returncode
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         self.cpu_seconds = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
@@ -159,8 +164,36 @@ class Importer:
             # An upload's import runs in the server (its CPU is the server's), not in curl.
             "cpu_s": round(self.cpu_seconds, 1) if self.upload is None else None,
             "exit": self.returncode,
+            "steal_ms_per_s": self.steal_ms_per_s(),
             "summary": self.output[-3:],
         }
+
+    def steal_ms_per_s(self) -> dict[str, float | None]:
+        """The time the host ran something else while this guest's cores had work, in ms
+        a second (all cores together): in the lead-in, and while the import ran."""
+        known = [s for s in self.steal if s is not None]
+        if len(known) < 3:
+            return {"lead_in": None, "during": None}
+        at_lead_in, at_start, at_end = known
+        during = max(0.001, self.ended - self.started)
+        return {
+            "lead_in": round(1000 * (at_start - at_lead_in) / max(0.001, self.lead_in), 1),
+            "during": round(1000 * (at_end - at_start) / during, 1),
+        }
+
+
+def steal_seconds() -> float | None:
+    """The guest's stolen time so far, all cores together (Linux's /proc/stat ``steal``:
+    its cores were ready to run while the host ran something else); None where there
+    is no such count."""
+    try:
+        with open("/proc/stat") as stat:
+            fields = stat.readline().split()
+    except OSError:
+        return None
+    if len(fields) < 9 or fields[0] != "cpu":
+        return None
+    return int(fields[8]) / os.sysconf("SC_CLK_TCK")
 
 
 def _upload_summary(body: bytes) -> bytes:

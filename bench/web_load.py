@@ -47,10 +47,13 @@ Steps:
      ``status-during-import`` those planned while the imports ran, with
      ``ratio_to_alone`` = its p99 / the lead-ins' p99 (target <= 2) and each import's own
      p99 and its lead-in's, and the slowest read of every second (``max_ms_by_s``, lead-in
-     included: where an import's stalls fall). Each import is paired with the minutes
-     around it, so drift of the machine (a neighbour on the host, PostgreSQL's
-     checkpoints) weighs on both sides alike: one 1M-row import lasts 6-10 s,
-     1,200-2,000 reads, whose p99 alone varies by half from run to run. ``--stand-in
+     included: where an import's stalls fall), and the time the host took from the
+     guest's cores (``steal_ms_per_s``, Linux's steal count, in the lead-in and during
+     the import: on a virtual machine, a delay no setting inside it controls). Each
+     import is paired with the minutes around it, so drift of the machine (a neighbour
+     on the host, PostgreSQL's checkpoints) weighs on both sides alike: one 1M-row
+     import lasts 6-10 s, 1,200-2,000 reads, whose p99 alone varies by half from run to
+     run. ``--stand-in
      COMMAND`` runs a shell command in each import's place (``bench/spin.py``: a core
      kept busy), to tell what the import does from what any work of its shape does.
 
@@ -58,7 +61,9 @@ The client is open-loop (``load_client.py``: request *i* leaves at ``start + i /
 whatever happened before, latency counted from that planned instant). Printed per
 scenario: throughput, p50/p90/p95/p99/max, errors (anything but 200), the server's RSS,
 the 1-minute load average at start and end, CPU per request (server, PostgreSQL,
-client). ``--results FILE`` writes the run; ``--gate`` / ``--record-baseline`` compare
+client), and how late the client itself sent (``client_lag_ms``: a client short of CPU
+would look like a slow server; its collector is kept off what it loaded at start, as
+the server's is). ``--results FILE`` writes the run; ``--gate`` / ``--record-baseline`` compare
 it with / store it as the baseline of this machine kind (``load_gate.py``).
 """
 
@@ -67,6 +72,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import os
 import platform
 import random
@@ -285,6 +291,7 @@ def import_scenario(
                 "p99_ms": p99,
                 "lead_in_p99_ms": before,
                 "max_ms_by_s": max_by_second(outcome),
+                "client_lag_max_ms": round(max(lags_between(outcome, first, last), default=0), 1),
             }
         )
     rows = [
@@ -308,11 +315,17 @@ def pool(into: Outcome, outcome: Outcome, first: float, last: float) -> list[flo
     start) to ``into``; returns their latencies."""
     latencies = window(outcome, first, last)
     into.latencies_ms += latencies
+    into.lag_ms += lags_between(outcome, first, last)
     into.planned += [t for t in outcome.planned if first <= t <= last]
     into.rss_mb += outcome.rss_mb
     into.seconds += max(0.001, last - first)
     into.load_average = outcome.load_average
     return latencies
+
+
+def lags_between(outcome: Outcome, first: float, last: float) -> list[float]:
+    """How late the client sent the requests planned from ``first`` to ``last``."""
+    return outcome.lag_ms[math.ceil(first * outcome.rate) : int(last * outcome.rate) + 1]
 
 
 def one_import(

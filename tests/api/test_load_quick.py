@@ -202,6 +202,8 @@ def test_the_harness_answers_every_request(scratch_postgres: str, tmp_path: Path
     for name, row in scenarios.items():
         assert row["errors"] == {}, (name, row["errors"])
         assert row["requests"] > 0 and row["p99_ms"] is not None, name
+        # How late the client itself sent, apart from the server's latency.
+        assert 0 <= row["client_lag_ms"]["p99"] <= row["client_lag_ms"]["max"], name
     # Each import stores a new week's rows: none found already present.
     imports = scenarios["status-during-import"]["imports"]
     assert len(imports) == 2
@@ -211,6 +213,10 @@ def test_the_harness_answers_every_request(scratch_postgres: str, tmp_path: Path
         # The slowest read of each second, from the lead-in's start to the import's end.
         assert len(imported["max_ms_by_s"]) >= int(imported["to_s"])
         assert min(imported["max_ms_by_s"]) > 0
+        # The host's share of the guest's time, in the lead-in and during the import.
+        assert set(imported["steal_ms_per_s"]) == {"lead_in", "during"}
+        assert imported["client_lag_max_ms"] >= 0
+        assert all(v is None or v >= 0 for v in imported["steal_ms_per_s"].values())
         assert f"{rows:,} rows read, {rows:,} stored, 0 already present" in imported["summary"][-1]
         assert (
             imported["summary"][-1].endswith("0 rejected")
