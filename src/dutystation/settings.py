@@ -95,6 +95,14 @@ class Settings(BaseSettings):
         "default: all. Set it below the machine's cores where the server answers reads "
         "while imports run.",
     )
+    import_nice: int = Field(
+        default=10,
+        ge=0,
+        le=19,
+        description="How much lower than the shell's the CPU priority of a `dutystation "
+        "import` command is (Unix nice; 0: unchanged). A server on the same machine then "
+        "answers reads first; alone, the import runs as fast.",
+    )
     upload_import_nice: int = Field(
         default=10,
         ge=0,

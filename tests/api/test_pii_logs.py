@@ -211,6 +211,8 @@ def command_line(world: World, policies: Path, folder: Path) -> list[str]:
         "DUTYSTATION_DATA_DIR": str(world.data_dir),
         "DUTYSTATION_POLICIES_DIR": str(policies),
         "DUTYSTATION_CONFIG": str(folder / "none.toml"),
+        # The imports run in this process: at import_nice they would lower its priority.
+        "DUTYSTATION_IMPORT_NICE": "0",
     }
     (folder / "roster.csv").write_bytes(roster_file())
     (folder / "broken.csv").write_bytes(broken_file())

@@ -1,6 +1,7 @@
-"""``import_cpus``: an import beside a live server keeps to the cores it is given, every
-thread of it (its own, DuckDB's, Arrow's and jemalloc's), as an operator sees in
-``/proc``. Real processes; nothing here reaches into the package."""
+"""``import_cpus`` and ``import_nice``: an import beside a live server keeps to the cores
+it is given, at the lower priority it is given, every thread of it (its own, DuckDB's,
+Arrow's and jemalloc's), as an operator sees in ``/proc``. Real processes; nothing here
+reaches into the package."""
 
 from __future__ import annotations
 
@@ -46,11 +47,26 @@ def _cores(listing: str) -> int:
     return total
 
 
+def _niceness(stat: str) -> int:
+    # /proc/.../stat: the command is in parentheses and may hold spaces; nice is the 19th
+    # field, the 17th after them.
+    return int(stat.rsplit(")", 1)[1].split()[16])
+
+
 def _watch(command: list[str], env: dict[str, str]) -> tuple[int, dict[int, int]]:
     """Run ``command``; every few milliseconds read each of its threads' allowed cores.
     Returns its exit status and, per thread, the cores it was last seen allowed."""
+    code, cores, _ = _watch_all(command, env)
+    return code, cores
+
+
+def _watch_all(
+    command: list[str], env: dict[str, str]
+) -> tuple[int, dict[int, int], dict[int, int]]:
+    """``_watch``, and per thread the nice value it was last seen at."""
     child = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     last: dict[int, int] = {}
+    nice: dict[int, int] = {}
     while child.poll() is None:
         try:
             threads = os.listdir(f"/proc/{child.pid}/task")
@@ -64,10 +80,16 @@ def _watch(command: list[str], env: dict[str, str]) -> tuple[int, dict[int, int]
             for line in status.splitlines():
                 if line.startswith("Cpus_allowed_list:"):
                     last[int(thread)] = _cores(line.split(":", 1)[1].strip())
+            try:
+                nice[int(thread)] = _niceness(
+                    Path(f"/proc/{child.pid}/task/{thread}/stat").read_text()
+                )
+            except OSError:
+                continue
         time.sleep(0.002)
     _, err = child.communicate(timeout=300)
     assert child.returncode == 0, err
-    return child.returncode, last
+    return child.returncode, last, nice
 
 
 @pytest.fixture
@@ -117,3 +139,21 @@ def test_import_cpus_of_zero_is_one_sentence(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "import_cpus" in done.stderr and "greater than 0" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_an_import_runs_every_thread_at_import_nice_lower_priority(
+    world: tuple[Path, Path],
+) -> None:
+    data, badges = world
+    command = [sys.executable, "-m", "dutystation", "import", "badges", "--quiet", str(badges)]
+    mine = os.getpriority(os.PRIO_PROCESS, 0)
+    _, _, nice = _watch_all(command, _env(data, DUTYSTATION_IMPORT_NICE="7"))
+    # The threads running before the import lowered itself (Arrow's, jemalloc's) and
+    # those started after: each 7 below this shell by the end.
+    assert len(nice) >= 3
+    assert set(nice.values()) == {min(19, mine + 7)}
+    # By default 10 lower; 0 leaves it as it was.
+    _, _, default = _watch_all(command, _env(data))
+    assert set(default.values()) == {min(19, mine + 10)}
+    _, _, unchanged = _watch_all(command, _env(data, DUTYSTATION_IMPORT_NICE="0"))
+    assert set(unchanged.values()) == {mine}

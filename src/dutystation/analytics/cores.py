@@ -1,4 +1,5 @@
-"""The cores this process's analytics may use, and keeping a command to fewer of them.
+"""The cores this process's analytics may use, and keeping a command to fewer of them
+at a lower priority.
 
 DuckDB and Arrow size their thread pools from the machine's core count. An import beside
 a server answering reads on the same machine then takes every core in its bursts: on 2
@@ -40,6 +41,21 @@ def keep_to_cores(count: int) -> int:
         count = usable_cores()
     pa.set_cpu_count(count)
     return count
+
+
+def lower_priority(by: int) -> None:
+    """Run this process, its threads and every thread it starts from now on at ``by``
+    lower CPU priority (Unix nice, up to 19). On Linux the nice value is each thread's
+    own, and Arrow's and jemalloc's threads are running already: each is lowered, as
+    ``keep_to_cores`` does with cores; the threads started later inherit it."""
+    if by <= 0 or not hasattr(os, "setpriority"):
+        return
+    for thread in _threads():
+        try:
+            now = os.getpriority(os.PRIO_PROCESS, thread)
+            os.setpriority(os.PRIO_PROCESS, thread, min(19, now + by))
+        except ProcessLookupError:  # it ended meanwhile
+            continue
 
 
 def _threads() -> list[int]:

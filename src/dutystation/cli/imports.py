@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-from dutystation.analytics.cores import keep_to_cores
+from dutystation.analytics.cores import keep_to_cores, lower_priority
 from dutystation.bootstrap import bootstrap
 from dutystation.cli import app
 from dutystation.cli.progress import progress_for
@@ -45,9 +45,10 @@ QUIET = typer.Option(False, "--quiet", "-q", help="No progress bar and no summar
 
 def _run(kind: ImportKind, files: list[Path], options: ImportOptions, quiet: bool) -> ImportSummary:
     runtime = bootstrap()
+    # Before the progress bar's, the read-ahead's, DuckDB's and Arrow's threads start:
+    # they inherit the priority and the cores.
+    lower_priority(runtime.settings.import_nice)
     if runtime.settings.import_cpus is not None:
-        # Before the progress bar's, the read-ahead's, DuckDB's and Arrow's threads start:
-        # they inherit the cores.
         keep_to_cores(runtime.settings.import_cpus)
     progress = progress_for(err_console, quiet)
     try:

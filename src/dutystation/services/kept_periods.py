@@ -81,7 +81,10 @@ _NOT_IN_KEY = {
     "medical_key_file",
     "smtp_password",
     "oidc_client_secret",
-    "import_cpus",  # how fast an import runs, not what it stores: nightly jobs set it alone
+    # How fast an import runs, not what it stores: nightly jobs set them alone.
+    "import_cpus",
+    "import_nice",
+    "upload_import_nice",
 }
 # Columns only evidence makes non-zero: one of them above 0 shows the period had evidence.
 # Not ``hours_holiday`` (the calendar's holidays count there too). The converse does not

@@ -32,7 +32,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
-from dutystation.analytics.cores import keep_to_cores
+from dutystation.analytics.cores import keep_to_cores, lower_priority
 from dutystation.bootstrap import bootstrap
 from dutystation.domain.access import Actor
 from dutystation.errors import ImportInterrupted
@@ -75,8 +75,7 @@ def _import(
 ) -> ImportSummary:
     _die_with(parent)
     # Before the import's threads start: Arrow's, DuckDB's and the read-ahead's inherit both.
-    if settings.upload_import_nice:
-        os.nice(settings.upload_import_nice)
+    lower_priority(settings.upload_import_nice)
     if settings.import_cpus is not None:
         keep_to_cores(settings.import_cpus)
     return run_import(bootstrap(settings), kind, paths, options, actor=actor)
