@@ -102,15 +102,15 @@ class Upload:
 @dataclass
 class Importer:
     """Runs ``dutystation import badges FILE`` (or, with ``upload``, its upload) once,
-    ``lead_in`` seconds after it starts (under ``nice -n`` ``nice`` when not 0, and
-    ``chrt --idle 0`` with ``idle``), or the shell command ``stand_in`` in its place;
+    ``lead_in`` seconds after it starts (under ``chrt --idle 0`` with ``idle``; its nice
+    is the product's ``import_nice``, in ``env``), or the shell command ``stand_in`` in
+    its place;
     keeps when the child ran (``perf_counter``) and what it cost."""
 
     env: dict[str, str]
     path: Path
     rows: int
     lead_in: float
-    nice: int = 0
     upload: Upload | None = None
     idle: bool = False
     stand_in: str | None = None
@@ -127,9 +127,7 @@ class Importer:
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         self.steal.append(steal_seconds())
         self.started = time.perf_counter()
-        niced = ["nice", "-n", str(self.nice)] if self.nice else []
-        if self.idle:
-            niced = ["chrt", "--idle", "0", *niced]
+        niced = ["chrt", "--idle", "0"] if self.idle else []
         if self.stand_in is not None:
             command, header = ["sh", "-c", self.stand_in], None
         elif self.upload is None:

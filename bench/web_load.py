@@ -37,8 +37,9 @@ Steps:
      seconds alone, then on while ``dutystation import badges`` stores ``--import-rows``
      taps of a new week in its own process (until it ends) on ``--import-cpus`` cores
      (``DUTYSTATION_IMPORT_CPUS``, default 1: the setting docs/configuration.md gives a
-     2-core server that answers reads during imports), under ``nice -n --import-nice``
-     when that is not 0, and under ``chrt --idle 0`` with ``--import-idle``. With
+     2-core server that answers reads during imports), with ``--import-nice`` as its
+     ``import_nice`` (default the product's, 10), and under ``chrt --idle 0`` with
+     ``--import-idle``. With
      ``--import-via api`` the file is uploaded instead (``POST /api/v1/imports/badges``
      as an HR administrator, by ``curl`` in its own process): the import then runs in
      the server's child process, with the server's ``import_cpus`` and
@@ -127,8 +128,8 @@ def arguments() -> argparse.Namespace:
     add(
         "--import-nice",
         type=int,
-        help="the import's nice: nice -n N (cli, default 0), "
-        "upload_import_nice (api, default the product's)",
+        help="the import's nice: import_nice (cli) or upload_import_nice (api); "
+        "default the product's",
     )
     add(
         "--import-idle",
@@ -349,7 +350,6 @@ def one_import(
         path,
         args.import_rows,
         args.import_lead_in,
-        cli_nice(args),
         upload,
         idle=args.import_via == "cli" and args.import_idle,
         stand_in=args.stand_in,
@@ -367,25 +367,23 @@ def one_import(
 def import_env(args: argparse.Namespace) -> dict[str, str]:
     """The settings of ``--import-cpus`` (and, for uploads, ``--import-nice``)."""
     found = {"DUTYSTATION_IMPORT_CPUS": str(args.import_cpus)} if args.import_cpus else {}
-    if args.import_via == "api" and args.import_nice is not None:
-        found["DUTYSTATION_UPLOAD_IMPORT_NICE"] = str(args.import_nice)
+    if args.import_nice is not None:
+        found[f"DUTYSTATION_{NICE_SETTING[args.import_via].upper()}"] = str(args.import_nice)
     return found
 
 
-def cli_nice(args: argparse.Namespace) -> int:
-    """What ``nice -n`` the command runs under: 0 (not niced) for uploads, curl's."""
-    return (args.import_nice or 0) if args.import_via == "cli" else 0
+# The setting that lowers the import's priority: the command's own, or the server's for
+# the child that imports an upload.
+NICE_SETTING = {"cli": "import_nice", "api": "upload_import_nice"}
 
 
 def import_nice(args: argparse.Namespace) -> int:
-    """The import's nice as it ran: the command's, or the server's upload setting."""
-    if args.import_via == "cli":
-        return cli_nice(args)
+    """The import's nice as it ran: ``--import-nice``, or the product's default."""
     if args.import_nice is not None:
         return int(args.import_nice)
     from dutystation.settings import Settings
 
-    return int(Settings.model_fields["upload_import_nice"].default)
+    return int(Settings.model_fields[NICE_SETTING[args.import_via]].default)
 
 
 def machine(url: str) -> dict[str, object]:
