@@ -24,7 +24,8 @@ import_app = typer.Typer(
         "(any common encoding and delimiter, optionally .gz), XLSX or Parquet; columns are "
         "mapped by --profile (default: the generic column names in docs/importing.md). "
         "Rows that fail validation go to a quarantine file and nothing is stored unless "
-        "--accept-partial is given."
+        "--accept-partial is given. An import runs at a lower CPU priority than the shell "
+        "(import_nice, default 10) and on import_cpus cores (docs/configuration.md)."
     ),
     no_args_is_help=True,
 )
