@@ -54,9 +54,9 @@ Steps:
      import is paired with the minutes around it, so drift of the machine (a neighbour
      on the host, PostgreSQL's checkpoints) weighs on both sides alike: one 1M-row
      import lasts 6-10 s, 1,200-2,000 reads, whose p99 alone varies by half from run to
-     run. ``--stand-in
-     COMMAND`` runs a shell command in each import's place (``bench/spin.py``: a core
-     kept busy), to tell what the import does from what any work of its shape does.
+     run. ``--stand-in COMMAND`` runs a shell command in each import's place
+     (``bench/spin.py``: a core kept busy), to tell what the import does from what any
+     work of its shape does.
 
 The client is open-loop (``load_client.py``: request *i* leaves at ``start + i / rate``
 whatever happened before, latency counted from that planned instant). Printed per
@@ -64,8 +64,8 @@ scenario: throughput, p50/p90/p95/p99/max, errors (anything but 200), the server
 the 1-minute load average at start and end, CPU per request (server, PostgreSQL,
 client), and how late the client itself sent (``client_lag_ms``: a client short of CPU
 would look like a slow server; its collector is kept off what it loaded at start, as
-the server's is). ``--results FILE`` writes the run; ``--gate`` / ``--record-baseline`` compare
-it with / store it as the baseline of this machine kind (``load_gate.py``).
+the server's is). ``--results FILE`` writes the run; ``--gate`` / ``--record-baseline``
+compare it with / store it as the baseline of this machine kind (``load_gate.py``).
 """
 
 from __future__ import annotations
@@ -365,7 +365,8 @@ def one_import(
 
 
 def import_env(args: argparse.Namespace) -> dict[str, str]:
-    """The settings of ``--import-cpus`` (and, for uploads, ``--import-nice``)."""
+    """The settings of ``--import-cpus`` and ``--import-nice``: the command's own, or the
+    server's for an upload (``NICE_SETTING``)."""
     found = {"DUTYSTATION_IMPORT_CPUS": str(args.import_cpus)} if args.import_cpus else {}
     if args.import_nice is not None:
         found[f"DUTYSTATION_{NICE_SETTING[args.import_via].upper()}"] = str(args.import_nice)
